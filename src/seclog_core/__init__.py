@@ -1,0 +1,100 @@
+"""seclog core: security events as OpenTelemetry log records and spans.
+
+Every event, from a framework adapter or from this manual API, is enriched
+from the current request, scrubbed of secrets, sequenced and emitted as an
+OpenTelemetry LogRecord named ``security.<type>`` plus a span event, then
+watched by the detectors::
+
+    import seclog_core as seclog
+    seclog.login_failed(username="bob", reason="bad_credentials")
+    seclog.emit("authz_fail", resource="/admin/export")
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._internal import failure_counts
+from .api import (
+    FIELD_NAMES,
+    access_denied,
+    emit,
+    login_failed,
+    login_succeeded,
+    logout,
+    password_change_failed,
+    password_changed,
+    permissions_changed,
+    rate_limited,
+    token_created,
+    token_revoked,
+    user_created,
+    user_deleted,
+)
+from .client_ip import TrustedProxies
+from .config import ConfigError, Settings
+from .context import (
+    RequestContext,
+    bind_request_context,
+    current_request_context,
+    request_context,
+    reset_request_context,
+)
+from .events import SecurityEvent
+from .export import force_flush, shutdown
+from .log_scrubbing import RedactingFilter, RedactingLogRecordProcessor
+from .pipeline import Pipeline, configure, get_pipeline
+from .redact import Redactor
+from .vocabulary import (
+    VOCABULARY,
+    EventType,
+    Severity,
+    UnknownEventTypeError,
+    register_event_type,
+)
+
+try:
+    __version__ = version("seclog")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "FIELD_NAMES",
+    "VOCABULARY",
+    "ConfigError",
+    "EventType",
+    "Pipeline",
+    "RedactingFilter",
+    "RedactingLogRecordProcessor",
+    "Redactor",
+    "RequestContext",
+    "SecurityEvent",
+    "Settings",
+    "Severity",
+    "TrustedProxies",
+    "UnknownEventTypeError",
+    "__version__",
+    "access_denied",
+    "bind_request_context",
+    "configure",
+    "current_request_context",
+    "emit",
+    "failure_counts",
+    "force_flush",
+    "get_pipeline",
+    "login_failed",
+    "login_succeeded",
+    "logout",
+    "password_change_failed",
+    "password_changed",
+    "permissions_changed",
+    "rate_limited",
+    "register_event_type",
+    "request_context",
+    "reset_request_context",
+    "shutdown",
+    "token_created",
+    "token_revoked",
+    "user_created",
+    "user_deleted",
+]

@@ -1,0 +1,202 @@
+"""seclog's own settings: one table, three sources, validated at start-up.
+
+Keyword arguments win over the framework's settings (Django's ``SECLOG`` dict,
+Flask's ``app.config["SECLOG_*"]``), which win over ``SECLOG_*`` environment
+variables. A bad value is a :class:`ConfigError` naming the key and the
+expected form. Export itself is configured by the standard ``OTEL_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .client_ip import TrustedProxies
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+
+class ConfigError(ValueError):
+    """A seclog setting has a value of the wrong form."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every seclog setting with its default. Field name = lower-case env name sans prefix."""
+
+    enabled: bool = True
+    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxy_count: int = 0
+    redact_keys: tuple[str, ...] = ()
+    redact_patterns: tuple[str, ...] = ()
+    redact_veto: Callable[..., bool] | None = None
+    pseudonymize_key: str | None = None
+    field_policies: Mapping[str, str] = field(default_factory=dict)
+    max_value_length: int = 2048
+    ecs: bool = False
+    ocsf: bool = False
+    span_events: bool = True
+    own_spans: bool = True
+    local_sink: str = "auto"  # auto | stderr | none
+    integrity_key: str | None = None
+    integrity_key_id: str = "k1"
+    spool_dir: str | None = None
+    spool_max_bytes: int = 64 * 1024 * 1024
+    spool_drop: str = "oldest"  # oldest | newest
+    detectors: bool = True
+    redis_url: str | None = None
+    redis_timeout: float = 0.05
+    detector_options: Mapping[str, Any] = field(default_factory=dict)
+    flood_limit: int = 100
+    flood_window: float = 60.0
+    forwarded_warning: bool = True
+
+    @property
+    def proxies(self) -> TrustedProxies:
+        return TrustedProxies.parse(self.trusted_proxies, self.trusted_proxy_count)
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_CHOICES = {
+    "local_sink": ("auto", "stderr", "none"),
+    "spool_drop": ("oldest", "newest"),
+}
+_POLICIES = ("identify", "pseudonymize", "omit")
+
+
+def _fail(key: str, value: object, expected: str) -> ConfigError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return ConfigError(f"seclog setting {key}={shown} is invalid: expected {expected}")
+
+
+def _as_list(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple | set | frozenset):
+        if not all(isinstance(item, str) for item in value):
+            raise _fail(key, value, "a list of strings")
+        return tuple(value)
+    raise _fail(key, value, "a comma-separated string or a list of strings")
+
+
+def _as_mapping(key: str, value: object) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        result: dict[str, Any] = {}
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            name, sep, item = part.partition("=")
+            if not sep:
+                raise _fail(key, value, "comma-separated name=value pairs")
+            result[name.strip()] = item.strip()
+        return result
+    raise _fail(key, value, "a mapping or comma-separated name=value pairs")
+
+
+def _coerce(key: str, value: object) -> Any:
+    spec = _FIELDS[key]
+    kind = str(spec.type)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise _fail(key, value, "true or false")
+    if kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise _fail(key, value, f"a non-negative {'integer' if kind == 'int' else 'number'}")
+        try:
+            number = int(value) if kind == "int" else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _fail(
+                key, value, f"a non-negative {'integer' if kind == 'int' else 'number'}"
+            ) from None
+        if number < 0:
+            raise _fail(key, value, "a non-negative number")
+        return number
+    if kind == "tuple[str, ...]":
+        return _as_list(key, value)
+    if kind.startswith("Mapping"):
+        return _as_mapping(key, value)
+    if kind == "Callable[..., bool] | None":
+        if value is not None and not callable(value):
+            raise _fail(key, value, "a callable or None")
+        return value
+    if kind in ("str", "str | None"):
+        if value is None and kind == "str | None":
+            return None
+        if not isinstance(value, str):
+            raise _fail(key, value, "a string")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise _fail(key, value, " or ".join(_CHOICES[key]))
+        return value
+    return value
+
+
+def _validate(settings: Settings) -> Settings:
+    try:
+        settings.proxies  # noqa: B018 - parse for its errors
+    except ValueError as exc:
+        raise ConfigError(f"seclog setting trusted_proxies: {exc}") from None
+    for name, policy in settings.field_policies.items():
+        if policy not in _POLICIES:
+            raise _fail(f"field_policies[{name!r}]", policy, " or ".join(_POLICIES))
+    if any(p == "pseudonymize" for p in settings.field_policies.values()) and not (
+        settings.pseudonymize_key
+    ):
+        raise ConfigError(
+            "seclog setting field_policies asks to pseudonymize but pseudonymize_key is "
+            "not set: set SECLOG_PSEUDONYMIZE_KEY (or pseudonymize_key=) to a secret string"
+        )
+    for name in ("pseudonymize_key", "integrity_key"):
+        secret = getattr(settings, name)
+        if secret is not None and len(secret) < 16:
+            raise ConfigError(
+                f"seclog setting {name} is too short: expected a random secret of at least "
+                "16 characters (e.g. the output of `python -c 'import secrets; "
+                "print(secrets.token_hex(32))'`)"
+            )
+    if settings.max_value_length < 16:
+        raise _fail("max_value_length", settings.max_value_length, "an integer >= 16")
+    return settings
+
+
+def _normalize_key(key: str) -> str:
+    lowered = key.lower()
+    return lowered[len("seclog_") :] if lowered.startswith("seclog_") else lowered
+
+
+def _collect(source: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for raw_key, value in source.items():
+        key = _normalize_key(raw_key)
+        if key not in _FIELDS:
+            raise ConfigError(
+                f"unknown seclog setting {raw_key!r} in {origin}; known settings: "
+                + ", ".join(sorted(_FIELDS))
+            )
+        values[key] = _coerce(key, value)
+    return values
+
+
+def load_settings(
+    kwargs: Mapping[str, Any] | None = None,
+    framework: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge the three sources, highest precedence first in the signature."""
+    env = os.environ if environ is None else environ
+    env_values = {key: value for key, value in env.items() if key.startswith("SECLOG_")}
+    merged: dict[str, Any] = {}
+    merged.update(_collect(env_values, "the environment"))
+    merged.update(_collect(framework or {}, "the framework settings"))
+    merged.update(_collect(kwargs or {}, "keyword arguments"))
+    return _validate(replace(Settings(), **merged))

@@ -1,0 +1,81 @@
+"""Emission: the one place where a SecurityEvent touches OpenTelemetry.
+
+An event becomes a LogRecord (``event_name="security.<type>"``, explicit
+timestamp, severity, body, attributes, the active trace context), a span event
+of the same name on the active recording span (or on a short span of seclog's
+own when none is recording), and one increment of the ``security.events``
+counter, by type and outcome only so its cardinality stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from .events import AttributeValue, SecurityEvent
+from .export import Providers
+
+__all__ = ["Emitter"]
+
+_SCOPE = "seclog"
+
+
+class Emitter:
+    """Sends events through one set of providers."""
+
+    __slots__ = ("_counter", "_logger", "_own_spans", "_span_events", "_tracer")
+
+    def __init__(self, providers: Providers, *, span_events: bool = True, own_spans: bool = True):
+        from . import __version__
+
+        self._logger = providers.logger_provider.get_logger(_SCOPE, __version__)
+        self._tracer = providers.tracer_provider.get_tracer(_SCOPE, __version__)
+        meter = providers.meter_provider.get_meter(_SCOPE, __version__)
+        self._counter = meter.create_counter(
+            "security.events", unit="{event}", description="Security events emitted by seclog"
+        )
+        self._span_events = span_events
+        self._own_spans = own_spans
+
+    def emit_log(self, event: SecurityEvent, attributes: Mapping[str, AttributeValue]) -> None:
+        """The log record; called by the pipeline in sequence order."""
+        severity = event.type.severity
+        self._logger.emit(
+            timestamp=event.timestamp_ns,
+            observed_timestamp=event.timestamp_ns,
+            context=otel_context.get_current(),
+            severity_number=severity.number,
+            severity_text=severity.text,
+            body=event.body,
+            attributes=dict(attributes),
+            event_name=event.name,
+        )
+
+    def emit(self, event: SecurityEvent, write_log: Callable[[], None]) -> None:
+        """Span event, then ``write_log`` inside the span's context, then the counter.
+
+        ``write_log`` is the pipeline's sequenced call to :meth:`emit_log`; running
+        it inside our own short span (when no span records) gives the log record
+        a trace and span id that the trace view can show.
+        """
+        span = trace.get_current_span()
+        if not self._span_events:
+            write_log()
+        elif span.is_recording():
+            span.add_event(event.name, dict(event.attributes), event.timestamp_ns)
+            write_log()
+        elif self._own_spans:
+            with self._tracer.start_as_current_span(
+                event.name,
+                kind=SpanKind.INTERNAL,
+                start_time=event.timestamp_ns,
+                attributes={"security.event": event.type.name},
+            ) as own:
+                own.add_event(event.name, dict(event.attributes), event.timestamp_ns)
+                write_log()
+        else:
+            write_log()
+        self._counter.add(1, {"security.event": event.type.name, "security.outcome": event.outcome})

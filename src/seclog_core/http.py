@@ -1,0 +1,190 @@
+"""What every adapter shares: building the request context and reading responses.
+
+Adapters translate their framework's request into :func:`start_request` and
+its outcome into :func:`finish_request`; the mapping from HTTP status to event
+(401 -> ``authn_fail``, 403 -> ``authz_fail``, 429 ->
+``excess_rate_limit_exceeded``, 5xx -> ``sys_error``) lives here once, as does
+the reporting of forwarding headers from untrusted peers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from ._internal import logger, report_failure
+from ._text import sanitize_text
+from .client_ip import resolve_client_address
+from .context import RequestContext
+from .pipeline import Pipeline, get_pipeline
+
+__all__ = [
+    "STATUS_EVENTS",
+    "finish_request",
+    "observe_status",
+    "report_exception",
+    "start_request",
+]
+
+# HTTP status -> (event type, reason). 5xx is handled as a range.
+STATUS_EVENTS: dict[int, tuple[str, str]] = {
+    401: ("authn_fail", "unauthenticated"),
+    403: ("authz_fail", "forbidden"),
+    429: ("excess_rate_limit_exceeded", "rate_limited"),
+}
+# Events that already explain a status, so the status fallback stays quiet.
+_EXPLAINS = {
+    401: {"authn_fail", "authn_login_fail", "authn_login_fail_max", "authn_token_reuse"},
+    403: {
+        "authz_fail",
+        "input_validation_fail",
+        "malicious_extraneous",
+        "authn_login_lock",
+        "authn_fail",
+        "malicious_cors",
+        "malicious_direct_reference",
+    },
+    429: {"excess_rate_limit_exceeded", "authn_login_lock"},
+}
+_SPOOF_WINDOW = 60.0
+_SPOOF_KEYS = 10_000
+
+
+def _short(value: str | None, limit: int = 256) -> str | None:
+    if value is None:
+        return None
+    return value[:limit]
+
+
+def start_request(
+    *,
+    method: str | None,
+    path: str | None,
+    peer: str | None,
+    forwarded: str | None = None,
+    x_forwarded_for: str | None = None,
+    user_agent: str | None = None,
+    request_id: str | None = None,
+    scheme: str | None = None,
+    server_address: str | None = None,
+    route: str | None = None,
+    pipeline: Pipeline | None = None,
+) -> RequestContext:
+    """A context for a new request, with the client address resolved safely.
+
+    Never raises: a failure yields a context with what could be read.
+    """
+    pipe = pipeline if pipeline is not None else get_pipeline()
+    ctx = RequestContext(
+        peer_address=peer,
+        client_address=peer,
+        method=_short(method, 32),
+        path=_short(path, 2048),
+        user_agent=_short(user_agent, 512),
+        request_id=_short(request_id, 128),
+        scheme=_short(scheme, 16),
+        server_address=_short(server_address, 256),
+        route=_short(route, 512),
+        pipeline=pipeline,
+    )
+    try:
+        headers: dict[str, str] = {}
+        if forwarded:
+            headers["forwarded"] = forwarded
+        if x_forwarded_for:
+            headers["x-forwarded-for"] = x_forwarded_for
+        resolved = resolve_client_address(peer, headers, pipe.settings.proxies)
+        ctx.client_address = resolved.address
+        ctx.peer_address = resolved.peer
+        if resolved.forwarded_header_untrusted:
+            _report_untrusted_forwarding(pipe, ctx, forwarded or x_forwarded_for or "")
+    except Exception as exc:
+        report_failure("http.start_request", exc)
+    return ctx
+
+
+def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: str) -> None:
+    """Say it once as a warning, and as a rate-limited event per peer."""
+    state = pipe.state.setdefault(
+        "forwarded_spoof", {"lock": threading.Lock(), "seen": OrderedDict(), "warned": False}
+    )
+    now = time.monotonic()
+    key = ctx.peer_address or "unknown"
+    with state["lock"]:
+        seen: OrderedDict[str, float] = state["seen"]
+        last = seen.get(key)
+        if last is not None and now - last < _SPOOF_WINDOW:
+            return
+        seen[key] = now
+        seen.move_to_end(key)
+        while len(seen) > _SPOOF_KEYS:
+            seen.popitem(last=False)
+        warn = not state["warned"] and pipe.settings.forwarded_warning
+        state["warned"] = True
+    if warn:
+        logger.warning(
+            "seclog: a request carried Forwarded/X-Forwarded-For from %s, which is not a "
+            "trusted proxy; the header was ignored. If the app runs behind a proxy, set "
+            "SECLOG_TRUSTED_PROXIES (addresses or networks) or SECLOG_TRUSTED_PROXY_COUNT.",
+            sanitize_text(key, 64),
+        )
+    pipe.emit(
+        "malicious_extraneous",
+        {"security.reason": "untrusted_forwarded_header", "security.forwarded": header[:256]},
+        context=ctx,
+    )
+
+
+def observe_status(ctx: RequestContext, status_code: int) -> None:
+    """Record the status on the context (detectors read 404s from it)."""
+    ctx.status_code = status_code
+
+
+def finish_request(
+    ctx: RequestContext,
+    status_code: int | None,
+    *,
+    exception: BaseException | None = None,
+) -> None:
+    """Emit the status-driven event for a finished request, unless one already explained it.
+
+    ``exception`` is an exception that escaped the app (the server answers 500).
+    Never raises.
+    """
+    try:
+        pipe = ctx.pipeline if isinstance(ctx.pipeline, Pipeline) else get_pipeline(ctx)
+        if exception is not None:
+            status_code = status_code if status_code and status_code >= 500 else 500
+        if status_code is None:
+            return
+        ctx.status_code = status_code
+        if status_code >= 500:
+            if "sys_error" not in ctx.emitted:
+                pipe.emit(
+                    "sys_error",
+                    {
+                        "http.response.status_code": status_code,
+                        "security.reason": "unhandled_exception" if exception else "server_error",
+                    },
+                    exception=exception,
+                    context=ctx,
+                )
+        else:
+            mapped = STATUS_EVENTS.get(status_code)
+            if mapped is not None and not (ctx.emitted & _EXPLAINS[status_code]):
+                event_type, reason = mapped
+                pipe.emit(
+                    event_type,
+                    {"http.response.status_code": status_code, "security.reason": reason},
+                    context=ctx,
+                )
+        for hook in list(pipe.response_hooks):
+            hook(ctx, status_code, pipe)
+    except Exception as exc:
+        report_failure("http.finish_request", exc)
+
+
+def report_exception(ctx: RequestContext, exception: BaseException) -> None:
+    """An exception escaped the app: emit ``sys_error`` now (once per request)."""
+    finish_request(ctx, 500, exception=exception)

@@ -1,0 +1,74 @@
+"""Capture security events in your own tests.
+
+``with capture_security_events() as events:`` collects every event emitted in
+the block, from any app's pipeline, as it left seclog (scrubbed). With pytest,
+the ``security_events`` fixture does the same for one test; it is registered
+automatically when seclog is installed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .events import SecurityEvent
+from .pipeline import Pipeline, add_global_observer, remove_global_observer
+
+__all__ = ["CapturedEvents", "capture_security_events", "security_events"]
+
+
+class CapturedEvents(list[SecurityEvent]):
+    """The captured events, with helpers to find what a test asserts on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def _add(self, event: SecurityEvent, _pipeline: Pipeline) -> None:
+        with self._lock:
+            self.append(event)
+
+    @property
+    def types(self) -> list[str]:
+        """The event types in emission order."""
+        return [event.type.name for event in self]
+
+    def of_type(self, event_type: str) -> list[SecurityEvent]:
+        """Events of one type (``authn_login_fail`` or ``security.authn_login_fail``)."""
+        name = event_type.removeprefix("security.")
+        return [event for event in self if event.type.name == name]
+
+    def one(self, event_type: str) -> SecurityEvent:
+        """The single event of a type; AssertionError if there are none or several."""
+        found = self.of_type(event_type)
+        if len(found) != 1:
+            raise AssertionError(
+                f"expected exactly one {event_type} event, got {len(found)}: {self.types}"
+            )
+        return found[0]
+
+
+@contextmanager
+def capture_security_events() -> Iterator[CapturedEvents]:
+    """Collect the security events emitted inside the block."""
+    captured = CapturedEvents()
+    add_global_observer(captured._add)
+    try:
+        yield captured
+    finally:
+        remove_global_observer(captured._add)
+
+
+def _security_events() -> Iterator[CapturedEvents]:
+    """The security events emitted during one test."""
+    with capture_security_events() as captured:
+        yield captured
+
+
+try:  # pytest is optional: the fixture exists only where pytest does
+    import pytest
+except ImportError:  # pragma: no cover
+    security_events = _security_events
+else:
+    security_events = pytest.fixture(name="security_events")(_security_events)

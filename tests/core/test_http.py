@@ -1,0 +1,93 @@
+"""What adapters share: client resolution at request start, status events at the end."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import seclog_core as seclog
+from seclog_core.http import finish_request, start_request
+from seclog_core.testing import capture_security_events
+from tests.support.telemetry import Telemetry, in_memory_telemetry
+
+
+@pytest.mark.parametrize(
+    ("status", "event_type", "reason"),
+    [
+        (401, "authn_fail", "unauthenticated"),
+        (403, "authz_fail", "forbidden"),
+        (429, "excess_rate_limit_exceeded", "rate_limited"),
+        (500, "sys_error", "server_error"),
+        (503, "sys_error", "server_error"),
+    ],
+)
+def test_status_codes_become_events(
+    telemetry: Telemetry, status: int, event_type: str, reason: str
+) -> None:
+    """401/403/429/5xx responses are security events with the status attached."""
+    ctx = start_request(method="GET", path="/x", peer="203.0.113.5")
+    with capture_security_events() as events:
+        finish_request(ctx, status)
+    event = events.one(event_type)
+    assert event.reason == reason
+    assert event.attributes["http.response.status_code"] == status
+    assert event.attributes["client.address"] == "203.0.113.5"
+
+
+@pytest.mark.parametrize("status", [200, 201, 302, 400, 404])
+def test_ordinary_statuses_are_quiet(telemetry: Telemetry, status: int) -> None:
+    """Success, redirects, 400 and 404 emit nothing by themselves."""
+    ctx = start_request(method="GET", path="/x", peer="203.0.113.5")
+    with capture_security_events() as events:
+        finish_request(ctx, status)
+    assert events == []
+
+
+def test_a_signal_event_is_not_repeated_by_the_status(telemetry: Telemetry) -> None:
+    """A 403 already explained by authz_fail (or CSRF) does not emit a second event."""
+    ctx = start_request(method="POST", path="/x", peer="203.0.113.5")
+    with capture_security_events() as events, seclog.request_context(ctx):
+        seclog.emit("input_validation_fail", reason="csrf_token_missing")
+        finish_request(ctx, 403)
+    assert events.types == ["input_validation_fail"]
+
+
+def test_escaped_exception_is_one_sys_error(telemetry: Telemetry) -> None:
+    """An exception that escaped the app is reported once, as a 500."""
+    ctx = start_request(method="GET", path="/boom", peer="203.0.113.5")
+    with capture_security_events() as events:
+        finish_request(ctx, None, exception=ValueError("token=abc123 bad"))
+        finish_request(ctx, 500)
+    event = events.one("sys_error")
+    assert event.attributes["exception.type"] == "ValueError"
+    assert "abc123" not in str(event.attributes["exception.message"])
+    assert event.attributes["http.response.status_code"] == 500
+
+
+def test_forged_forwarding_header_is_reported_once_per_peer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A spoofed X-Forwarded-For is ignored, warned about once, and reported rate-limited."""
+    with (
+        in_memory_telemetry(),
+        capture_security_events() as events,
+        caplog.at_level(logging.WARNING, logger="seclog"),
+    ):
+        for _ in range(5):
+            ctx = start_request(
+                method="GET", path="/", peer="203.0.113.5", x_forwarded_for="1.2.3.4"
+            )
+            assert ctx.client_address == "203.0.113.5"
+    assert len(events.of_type("malicious_extraneous")) == 1
+    assert events[0].reason == "untrusted_forwarded_header"
+    assert sum("not a trusted proxy" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_trusted_proxy_forwarding_is_honoured() -> None:
+    """Behind a configured proxy the forwarded client is used and nothing is reported."""
+    with in_memory_telemetry(trusted_proxies="10.0.0.0/8"), capture_security_events() as events:
+        ctx = start_request(method="GET", path="/", peer="10.0.0.2", x_forwarded_for="198.51.100.7")
+    assert ctx.client_address == "198.51.100.7"
+    assert ctx.peer_address == "10.0.0.2"
+    assert events == []

@@ -1,0 +1,101 @@
+"""End to end: events emitted by a real process arrive at a real OTLP receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.support.otlp import otlp_receiver
+
+APP = textwrap.dedent(
+    """
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.{proto}.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    import seclog_core as seclog
+
+    # The app traces requests itself; seclog must join its spans, not replace its provider.
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    tracer = trace.get_tracer("app")
+
+    with tracer.start_as_current_span("POST /login") as span:
+        ctx = seclog.RequestContext(client_address="198.51.100.7", route="/login", method="POST")
+        with seclog.request_context(ctx):
+            seclog.login_failed(username="bob", password="hunter2", reason="bad_credentials")
+        ids = span.get_span_context()
+        print(f"{{ids.trace_id:032x}} {{ids.span_id:016x}}", flush=True)
+    seclog.logout(username="bob")  # outside any span: seclog starts its own
+    """
+)
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_events_arrive_at_a_real_collector(protocol: str) -> None:
+    """Name, severity, timestamp, attributes and trace ids arrive; the span carries the event."""
+    with otlp_receiver() as receiver:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
+        env.update(receiver.env(protocol))
+        proto = "grpc" if protocol == "grpc" else "http"
+        done = subprocess.run(
+            [sys.executable, "-c", APP.format(proto=proto)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        trace_id, span_id = done.stdout.split()
+        collected = receiver.collected
+        assert collected.wait_for(lambda c: len(c.security_logs()) >= 2)
+        assert collected.wait_for(lambda c: any(s.name == "POST /login" for s in c.spans))
+        assert collected.wait_for(lambda c: "security.events" in c.metric_names)
+
+        logs = {log.event_name: log for log in collected.security_logs()}
+        fail = logs["security.authn_login_fail"]
+        assert fail.severity_text == "WARN" and fail.severity_number == 13
+        assert fail.time_unix_nano > 0
+        assert fail.attributes["user.name"] == "bob"
+        assert fail.attributes["client.address"] == "198.51.100.7"
+        assert fail.attributes["security.reason"] == "bad_credentials"
+        assert fail.attributes["security.outcome"] == "failure"
+        assert fail.trace_id == trace_id and fail.span_id == span_id
+        assert fail.resource.get("service.name")
+
+        (app_span,) = [s for s in collected.spans if s.name == "POST /login"]
+        assert [name for name, _ in app_span.events] == ["security.authn_login_fail"]
+        assert app_span.events[0][1]["user.name"] == "bob"
+
+        logout = logs["security.authn_logout"]
+        own = [s for s in collected.spans if s.name == "security.authn_logout"]
+        assert own and own[0].trace_id == logout.trace_id
+
+        assert b"hunter2" not in collected.all_bytes()
+
+
+def test_without_a_collector_events_go_to_stderr_as_json_lines() -> None:
+    """No endpoint configured: readable JSON lines on stderr and one how-to warning."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
+    code = "import seclog_core as s; s.login_failed(username='bob', password='pw')"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("{")]
+    assert len(lines) == 1
+    assert '"event_name": "security.authn_login_fail"' in lines[0]
+    assert '"pw"' not in lines[0]
+    assert done.stderr.count("OTEL_EXPORTER_OTLP_ENDPOINT") == 1

@@ -1,0 +1,1 @@
+"""Shared test helpers: in-memory telemetry and real OTLP receivers."""
