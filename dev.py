@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One entry point for a fresh checkout: `python3 dev.py demo | test | bench | lint`.
+"""One entry point for a fresh checkout: `python3 dev.py demo | test | bench | lint | tox`.
 
 It needs only Python 3 (3.10 or newer): it creates `.venv` beside this file,
 installs seclog with its extras there on first use, and runs the command.
@@ -74,11 +74,15 @@ def main(argv: list[str]) -> int:
         return _run(PYTHON, "-m", "pytest", *rest)
     if command == "bench":
         return _run(PYTHON, "-m", "benchmarks", *rest)
+    if command == "tox":
+        # The supported framework lines, each in its own env (see tox.ini).
+        envs = rest or ["django42", "django52", "flask23", "starlette-min", "typing", "lint"]
+        return _run(BIN / "tox", "run-parallel", "-p", "2", "-e", ",".join(envs))
     if command == "lint":
         status = _run(PYTHON, "-m", "ruff", "check", "src", "tests", *rest)
         status |= _run(PYTHON, "-m", "mypy", "--strict", "src")
         return status
-    print(f"dev.py: unknown command {command!r}; use demo, test, bench or lint", file=sys.stderr)
+    print(f"dev.py: unknown command {command!r}; use demo, test, bench, lint or tox", file=sys.stderr)
     return 2
 
 

@@ -114,7 +114,7 @@ def _coerce(key: str, value: object) -> Any:
         if isinstance(value, bool):
             raise _fail(key, value, f"a non-negative {'integer' if kind == 'int' else 'number'}")
         try:
-            number = int(value) if kind == "int" else float(value)  # type: ignore[arg-type]
+            number = int(value) if kind == "int" else float(value)  # type: ignore[call-overload,arg-type]
         except (TypeError, ValueError):
             raise _fail(
                 key, value, f"a non-negative {'integer' if kind == 'int' else 'number'}"
