@@ -9,18 +9,26 @@ counter, by type and outcome only so its cardinality stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind
 
+from ._internal import failure_counts
 from .events import AttributeValue, SecurityEvent
 from .export import Providers
 
 __all__ = ["Emitter"]
 
 _SCOPE = "seclog"
+
+
+def _failure_observations(options: CallbackOptions) -> Iterable[Observation]:
+    return [
+        Observation(count, {"seclog.where": where}) for where, count in failure_counts().items()
+    ]
 
 
 class Emitter:
@@ -36,6 +44,12 @@ class Emitter:
         meter = providers.meter_provider.get_meter(_SCOPE, __version__)
         self._counter = meter.create_counter(
             "security.events", unit="{event}", description="Security events emitted by seclog"
+        )
+        meter.create_observable_counter(
+            "seclog.internal.failures",
+            callbacks=[_failure_observations],
+            unit="{failure}",
+            description="Failures inside seclog, by where they happened (never raised to the app)",
         )
         self._span_events = span_events
         self._own_spans = own_spans

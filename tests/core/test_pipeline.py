@@ -176,6 +176,18 @@ def test_internal_failure_is_counted_not_raised(
     seclog.login_failed(username="b")
     assert failure_counts()["pipeline.observer"] == before + 2
     assert len(telemetry.records()) == 2
+    assert sum("internal failure in pipeline.observer" in r.getMessage() for r in caplog.records) <= 1
+    data = telemetry.metrics.get_metrics_data()
+    failures = [
+        point
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+        if metric.name == "seclog.internal.failures"
+        for point in metric.data.data_points
+        if point.attributes["seclog.where"] == "pipeline.observer"
+    ]
+    assert failures[0].value == before + 2
 
 
 def test_capture_helper_sees_scrubbed_events(security_events) -> None:  # type: ignore[no-untyped-def]
