@@ -158,17 +158,6 @@ class _KeyRules:
         }
         return not self._segments.isdisjoint(segments)
 
-    def trigger(self) -> str:
-        """A regex that any free-text mention of a sensitive name must match."""
-        parts = []
-        for word in self.words:
-            chunks = [re.escape(c) for c in _KEY_SEPARATORS.split(word.lower()) if c]
-            body = "[-_. ]?".join(chunks)
-            if len(_normalize_key(word)) <= _SEGMENT_ONLY_MAX_LEN:
-                body = f"(?<![a-z0-9]){body}(?-i:(?![a-z0-9]))"
-            parts.append(body)
-        return "(?i:" + "|".join(parts) + ")"
-
 
 _DEFAULT_KEY_RULES = _KeyRules(DEFAULT_SENSITIVE_KEYS, DEFAULT_SAFE_KEYS)
 
@@ -412,19 +401,29 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     ),
 )
 
-# Necessary conditions of the default detectors other than the sensitive-name
-# ones, so that clean text costs a single search.
-_SHAPE_TRIGGERS = (
-    r"[0-9](?:[ -]?[0-9]){12}",
-    "eyJ",
-    r"(?i:bearer|basic)\s",
-    "-----BEGIN",
-    r"://[^\s/?#@]*@",
-    "A[KS]IA",
-    "(?i:aws)",
-    "gh[pousr]_|github_pat_|xox[abprse]-|hooks\\.slack\\.com|[sr]k_|AIza|sk-",
-    "%[0-9A-Fa-f]{2}",
-)
+_CARD_GATE = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
+_GITHUB_GATE = re.compile(r"gh[pousr]_|github_pat_")
+# A cheap necessary condition for each default detector, given the text and its
+# lowercase form: clean text skips a detector after one substring test.
+_GATES: dict[str, Callable[[str, str], bool]] = {
+    "private_key": lambda t, _: "PRIVATE KEY" in t,
+    "jwt": lambda t, _: "eyJ" in t,
+    "bearer": lambda _, low: "bearer" in low,
+    "basic_auth": lambda _, low: "basic" in low,
+    "url_credentials": lambda t, _: "://" in t and "@" in t,
+    "aws_access_key": lambda t, _: "AKIA" in t or "ASIA" in t,
+    "aws_secret_key": lambda _, low: "aws" in low,
+    "github_token": lambda t, _: _GITHUB_GATE.search(t) is not None,
+    "slack_token": lambda t, _: "xox" in t or "hooks.slack.com" in t,
+    "stripe_key": lambda t, _: "k_live_" in t or "k_test_" in t,
+    "google_api_key": lambda t, _: "AIza" in t,
+    "openai_key": lambda t, _: "sk-" in t,
+    "anthropic_key": lambda t, _: "sk-ant-" in t,
+    "card_number": lambda t, _: _CARD_GATE.search(t) is not None,
+    "query_secret": lambda t, _: "=" in t,
+    "key_value_secret": lambda t, _: "=" in t or ":" in t,
+    "password_phrase": lambda _, low: "pass" in low or "pwd" in low,
+}
 _BOUND_PATTERNS = {"query_secret": _query_secret, "key_value_secret": _key_value}
 # Free text is scanned up to this many times max_length characters.
 _SCAN_FACTOR = 4
@@ -471,7 +470,6 @@ class Redactor:
             p if isinstance(p, ValuePattern) else ValuePattern("custom", re.compile(p))
             for p in extra_patterns
         )
-        self._trigger = re.compile("|".join((*_SHAPE_TRIGGERS, self._keys.trigger())))
         self._veto = veto
         if pseudonymize_key is not None and (
             not isinstance(pseudonymize_key, bytes) or len(pseudonymize_key) < 16
@@ -626,9 +624,12 @@ class Redactor:
         if limit is not None and len(text) > limit:
             dropped = len(text) - limit
             text = text[:limit]
-        if self._trigger.search(text) is not None:
-            for pattern in self._patterns:
-                text = self._apply(pattern, text, key)
+        lowered = text.lower()
+        for pattern in self._patterns:
+            if _GATES[pattern.name](text, lowered):
+                scrubbed = self._apply(pattern, text, key)
+                if scrubbed != text:
+                    text, lowered = scrubbed, scrubbed.lower()
         for pattern in self._custom:
             text = self._apply(pattern, text, key)
         if dropped:
