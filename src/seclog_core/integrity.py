@@ -3,8 +3,9 @@
 Every event carries ``seclog.stream_id`` (random per process, renewed in a
 forked child) and ``seclog.sequence`` (1, 2, 3, ... without gaps). With a key
 configured, ``seclog.mac`` chains an HMAC-SHA256 over the previous record's MAC
-and a canonical encoding of this record, so a deleted, reordered or edited
-record is detectable downstream (``seclog verify``).
+and a canonical encoding of this record, and ``seclog.key_id`` names the key,
+so keys can rotate and a deleted, reordered or edited record is detectable
+downstream (``seclog verify``, which takes a :class:`KeyRing`).
 """
 
 from __future__ import annotations
@@ -12,42 +13,107 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .events import AttributeValue
 
-__all__ = ["INTEGRITY_PREFIX", "Sequencer", "canonical_bytes"]
+__all__ = [
+    "INTEGRITY_PREFIX",
+    "KeyRing",
+    "Sequencer",
+    "canonical_bytes",
+    "compute_mac",
+]
 
 INTEGRITY_PREFIX = "seclog."
+_UNCOVERED = ("seclog.mac", "seclog.key_id")
 
 
 def _canonical_value(value: object) -> object:
-    # OTLP JSON turns ints into strings and bools into JSON bools; encode every
-    # scalar as text so the MAC survives a round trip through any exporter.
+    # Each scalar becomes [type tag, text]: OTLP JSON carries ints as strings and
+    # doubles as numbers (or "NaN"), and the JSON-lines sink keeps Python types,
+    # so text plus the AnyValue type is what survives every exporter unchanged
+    # (and a value cannot change type, e.g. int 5 -> string "5", unnoticed).
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
+        return ["b", "true" if value else "false"]
+    if isinstance(value, int):
+        return ["i", str(value)]
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ["d", "nan"]
+        if value == int(value) and not math.isinf(value) and abs(value) < 2**53:
+            return ["d", str(int(value))]  # 3.0 and 3 print alike across encoders
+        return ["d", repr(value)]
     if isinstance(value, list | tuple):
-        return [_canonical_value(item) for item in value]
-    return str(value)
+        return ["a", [_canonical_value(item) for item in value]]
+    if isinstance(value, bytes):
+        return ["y", value.hex()]
+    return ["s", str(value)]
 
 
 def canonical_bytes(
     event_name: str, timestamp_ns: int, body: str, attributes: Mapping[str, object]
 ) -> bytes:
-    """The bytes the MAC covers: name, time, body and every non-MAC attribute."""
-    covered = {
-        key: _canonical_value(value)
-        for key, value in attributes.items()
-        if key not in ("seclog.mac", "seclog.key_id")
-    }
-    document = [event_name, str(timestamp_ns), body, sorted(covered.items())]
+    """The bytes the MAC covers: name, time, body and every attribute but the MAC and key id."""
+    covered = sorted(
+        (key, _canonical_value(value)) for key, value in attributes.items() if key not in _UNCOVERED
+    )
+    document = [event_name, str(timestamp_ns), body, covered]
     return json.dumps(document, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def compute_mac(key: bytes, previous_mac: bytes, payload: bytes) -> bytes:
+    """One link of the chain: HMAC-SHA256(key, previous MAC || canonical bytes)."""
+    return hmac.new(key, previous_mac + payload, hashlib.sha256).digest()
+
+
+class KeyRing:
+    """Integrity keys by id: the verifier's view of every key that ever signed a stream.
+
+    Text form (``--key-ring FILE``, one per line, ``#`` comments):
+    ``k1=first-secret`` / ``k2=second-secret``. A bare ``secret`` line is key id ``k1``.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes] | None = None) -> None:
+        self._keys: dict[str, bytes] = dict(keys or {})
+
+    @classmethod
+    def parse(cls, entries: Iterable[str], default_id: str = "k1") -> KeyRing:
+        keys: dict[str, bytes] = {}
+        for raw in entries:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            key_id, sep, secret = line.partition("=")
+            if not sep:
+                key_id, secret = default_id, line
+            key_id, secret = key_id.strip(), secret.strip()
+            if not key_id or len(secret) < 16:
+                raise ValueError(
+                    "a key ring entry must be key_id=secret with a secret of at least 16 characters"
+                )
+            keys[key_id] = secret.encode()
+        return cls(keys)
+
+    def add(self, key_id: str, key: bytes) -> None:
+        self._keys[key_id] = key
+
+    def get(self, key_id: str) -> bytes | None:
+        return self._keys.get(key_id)
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def ids(self) -> list[str]:
+        return sorted(self._keys)
 
 
 class Sequencer:
@@ -65,6 +131,17 @@ class Sequencer:
         self._sequence = 0
         self._previous_mac = b""
 
+    @property
+    def key_id(self) -> str | None:
+        return self._key_id if self._key is not None else None
+
+    def rotate_key(self, key: bytes, key_id: str) -> None:
+        """Sign from the next record on with ``key``; the chain continues across the change."""
+        if not key_id or (key_id == self._key_id and key != self._key):
+            raise ValueError("a new integrity key needs a new key id")
+        with self._lock:
+            self._key, self._key_id = key, key_id
+
     def stamp(
         self,
         event_name: str,
@@ -81,7 +158,7 @@ class Sequencer:
             }
             if self._key is not None:
                 payload = canonical_bytes(event_name, timestamp_ns, body, {**attributes, **stamped})
-                mac = hmac.new(self._key, self._previous_mac + payload, hashlib.sha256).digest()
+                mac = compute_mac(self._key, self._previous_mac, payload)
                 self._previous_mac = mac
                 stamped["seclog.mac"] = mac.hex()
                 stamped["seclog.key_id"] = self._key_id
