@@ -1,0 +1,9 @@
+"""``python -m seclog_core.cli``: the same as the ``seclog`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from . import main
+
+sys.exit(main())
