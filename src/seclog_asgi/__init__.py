@@ -1,1 +1,20 @@
-"""seclog adapter."""
+"""seclog for any ASGI application: Starlette, FastAPI, Quart, Litestar, Django's ASGI handler.
+
+One pure ASGI middleware reports what a response says about security (401, 403,
+429, 5xx, an escaping exception, a refused or policy-closed WebSocket) and
+enriches every event emitted during the request::
+
+    from seclog_asgi import SecurityLoggingMiddleware
+
+    app = SecurityLoggingMiddleware(app)             # any ASGI app
+    app.add_middleware(SecurityLoggingMiddleware)    # Starlette / FastAPI
+
+On lifespan shutdown it flushes pending events, which ``atexit`` would not do
+under uvicorn's SIGTERM handling.
+"""
+
+from __future__ import annotations
+
+from .middleware import SecurityLoggingMiddleware
+
+__all__ = ["SecurityLoggingMiddleware"]

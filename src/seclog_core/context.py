@@ -8,7 +8,7 @@ without being passed anything. Contextvars keep threads and asyncio tasks apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -48,9 +48,19 @@ class RequestContext:
     emitted: set[str] = field(default_factory=set)
     # The app's pipeline (its own settings); None means the process default.
     pipeline: Any = field(default=None, repr=False, compare=False)
+    # Called before the context is read, so an adapter can fill in facts its framework
+    # learns later in the request (the route, the user) without watching for them.
+    refresh: Callable[[RequestContext], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def attributes(self) -> dict[str, object]:
         """The context as OTel semantic-convention attributes (unset facts left out)."""
+        if self.refresh is not None:
+            try:
+                self.refresh(self)
+            except Exception:  # noqa: S110 - a late fact is optional; the event still goes out
+                pass
         pairs = (
             ("client.address", self.client_address),
             ("network.peer.address", self.peer_address),

@@ -134,6 +134,9 @@ def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: st
         {"security.reason": "untrusted_forwarded_header", "security.forwarded": header[:256]},
         context=ctx,
     )
+    # A remark on the request's headers, not an explanation of its response: a later
+    # 403 must still be reported as authz_fail.
+    ctx.emitted.discard("malicious_extraneous")
 
 
 def observe_status(ctx: RequestContext, status_code: int) -> None:
