@@ -40,6 +40,7 @@ from .context import (
     request_context,
     reset_request_context,
 )
+from .detect import Alert, on_alert, remove_alert_callback
 from .events import SecurityEvent
 from .export import force_flush, shutdown
 from .log_scrubbing import RedactingFilter, RedactingLogRecordProcessor
@@ -61,6 +62,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "FIELD_NAMES",
     "VOCABULARY",
+    "Alert",
     "ConfigError",
     "EventType",
     "Pipeline",
@@ -85,11 +87,13 @@ __all__ = [
     "login_failed",
     "login_succeeded",
     "logout",
+    "on_alert",
     "password_change_failed",
     "password_changed",
     "permissions_changed",
     "rate_limited",
     "register_event_type",
+    "remove_alert_callback",
     "request_context",
     "reset_request_context",
     "shutdown",

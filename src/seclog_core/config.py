@@ -51,6 +51,7 @@ class Settings:
     detector_options: Mapping[str, Any] = field(default_factory=dict)
     flood_limit: int = 100
     flood_window: float = 60.0
+    detector_max_keys: int = 10_000  # per detector and for flood control: the memory cap
     forwarded_warning: bool = True
 
     @property

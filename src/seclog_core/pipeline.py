@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._internal import report_failure
-from .config import Settings, load_settings
+from .config import ConfigError, Settings, load_settings
 from .context import RequestContext, current_request_context
 from .emit import Emitter
 from .events import AttributeValue, SecurityEvent
@@ -236,6 +236,8 @@ def _install_default_components(pipeline: Pipeline) -> None:
     for installer in _component_installers:
         try:
             installer(pipeline)
+        except ConfigError:
+            raise  # a bad setting is a start-up error the operator must see
         except Exception as exc:
             report_failure("pipeline.component", exc)
 

@@ -1,0 +1,81 @@
+"""Detectors: watch a pipeline's events and responses, raise alert events, control floods.
+
+Installed on every pipeline (``register_component``): an engine that counts
+failed logins, authorization failures, 404s, 5xx and attack-tool user agents
+in memory or Redis, and a flood-control gate. ``on_alert(callback)`` lets the
+app respond; seclog itself only monitors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import ConfigError
+from ..pipeline import Pipeline, register_component
+from .engine import DetectorEngine
+from .flood import FloodControl
+from .hooks import Alert, AlertCallback, on_alert, remove_alert_callback
+from .rules import ATTACK_TOOLS, DEFAULT_RULES, OUTPUT_TYPES, Rule, resolve_rules
+from .state import DEFAULT_MAX_KEYS, Hit, HitResult, MemoryState, StateBackend
+
+__all__ = [
+    "ATTACK_TOOLS",
+    "DEFAULT_MAX_KEYS",
+    "DEFAULT_RULES",
+    "OUTPUT_TYPES",
+    "Alert",
+    "AlertCallback",
+    "DetectorEngine",
+    "FloodControl",
+    "Hit",
+    "HitResult",
+    "MemoryState",
+    "Rule",
+    "StateBackend",
+    "build_backend",
+    "install",
+    "on_alert",
+    "remove_alert_callback",
+]
+
+
+def build_backend(settings: Any) -> StateBackend:
+    """In-memory state, or Redis (with in-memory fallback) when ``redis_url`` is set."""
+    memory = MemoryState(settings.detector_max_keys)
+    if not settings.redis_url:
+        return memory
+    try:
+        from .redis_state import RedisState
+
+        return RedisState(settings.redis_url, timeout=settings.redis_timeout, fallback=memory)
+    except ImportError:
+        raise ConfigError(
+            "seclog setting redis_url needs the redis package: pip install 'seclog[redis]'"
+        ) from None
+    except ValueError as exc:  # a malformed URL
+        raise ConfigError(f"seclog setting redis_url is invalid: {exc}") from None
+
+
+def install(pipeline: Pipeline) -> None:
+    """Attach the detector engine and flood control to ``pipeline`` per its settings."""
+    settings = pipeline.settings
+    engine: DetectorEngine | None = None
+    if settings.detectors:
+        rules = resolve_rules(settings.detector_options)
+        engine = DetectorEngine(pipeline, rules, build_backend(settings))
+        pipeline.state["detectors"] = engine
+        pipeline.observers.append(engine.observe)
+        pipeline.response_hooks.append(engine.on_response)
+    if settings.flood_limit > 0 and settings.flood_window > 0:
+        flood = FloodControl(
+            pipeline,
+            settings.flood_limit,
+            settings.flood_window,
+            max_keys=settings.detector_max_keys,
+            on_suppressed=engine.observe if engine is not None else None,
+        )
+        pipeline.state["flood_control"] = flood
+        pipeline.gates.append(flood)
+
+
+register_component(install)

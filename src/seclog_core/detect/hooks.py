@@ -1,0 +1,76 @@
+"""Alert callbacks: let the app respond (lock, CAPTCHA, page someone) when a detector fires.
+
+Callbacks run synchronously on the request that crossed the threshold, after
+the alert event went out; an exception in one is counted and reported, never
+raised into the app. seclog itself only monitors: nothing is blocked unless a
+callback decides to.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .._internal import report_failure
+from ..context import RequestContext
+from ..events import AttributeValue, SecurityEvent
+
+__all__ = ["Alert", "AlertCallback", "on_alert", "remove_alert_callback", "run_callbacks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What a detector found.
+
+    ``key`` is the value the rule counts per (a user name, a client address,
+    ``"*"`` for the whole app), pseudonymized when the pipeline pseudonymizes
+    that field; ``key_field`` names it. ``identity`` holds the ``user.name`` and
+    ``client.address`` of the triggering event as they were logged, and
+    ``context`` the triggering request (raw values: key a response on
+    client + account from here, never on the account alone).
+    """
+
+    rule: str
+    key: str
+    key_field: str
+    reason: str
+    count: int
+    window_seconds: float
+    event: SecurityEvent | None
+    identity: Mapping[str, AttributeValue] = field(default_factory=dict)
+    context: RequestContext | None = None
+
+
+AlertCallback = Callable[[Alert], object]
+
+_lock = threading.Lock()
+_callbacks: list[AlertCallback] = []
+
+
+def on_alert(callback: AlertCallback) -> AlertCallback:
+    """Call ``callback(alert)`` for every alert in this process; usable as a decorator."""
+    if not callable(callback):
+        raise TypeError("on_alert() takes a callable that accepts one Alert")
+    with _lock:
+        if callback not in _callbacks:
+            _callbacks.append(callback)
+    return callback
+
+
+def remove_alert_callback(callback: AlertCallback) -> None:
+    """Stop calling ``callback``; unknown callbacks are ignored."""
+    with _lock:
+        if callback in _callbacks:
+            _callbacks.remove(callback)
+
+
+def run_callbacks(alert: Alert) -> None:
+    """Call every registered callback; one that raises is reported and the rest still run."""
+    with _lock:
+        callbacks = tuple(_callbacks)
+    for callback in callbacks:
+        try:
+            callback(alert)
+        except Exception as exc:
+            report_failure("detect.on_alert", exc)
