@@ -1,0 +1,68 @@
+"""The Flask extension: ``SecLog(app)`` or ``SecLog().init_app(app)`` in a factory.
+
+Each app gets its own pipeline, built from its ``SECLOG_*`` config and the
+extension's keyword options, and kept in ``app.extensions["seclog"]``; the
+extension object itself holds no app, so one instance can serve many apps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from seclog_core.pipeline import Pipeline, new_pipeline
+
+from . import hooks, integrations
+from ._state import EXTENSION_KEY, SecLogState, get_state
+
+__all__ = ["FLASK_ONLY_SETTINGS", "SecLog"]
+
+# Settings only the Flask adapter reads (app.config only, never the environment).
+# Every other SECLOG_* key goes to the core, which validates it.
+FLASK_ONLY_SETTINGS: dict[str, object] = {
+    "SECLOG_REQUEST_ID_HEADER": "X-Request-ID",
+    "SECLOG_USER_NAME_ATTRIBUTES": ("username", "name", "email"),
+}
+
+
+class SecLog:
+    """Log every security event of a Flask app, with the request's context.
+
+    ``options`` are seclog settings (``trusted_proxies=...``, ``integrity_key=...``)
+    and win over ``app.config["SECLOG_*"]``, which wins over ``SECLOG_*`` env vars.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        self.options = dict(options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Build this app's pipeline and hook its requests; once per app."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                f"seclog is already initialized on app {app.name!r}: call SecLog(app) or "
+                "init_app(app) once per app"
+            )
+        for key, default in FLASK_ONLY_SETTINGS.items():
+            app.config.setdefault(key, default)
+        framework = {
+            key: value
+            for key, value in app.config.items()
+            if key.startswith("SECLOG_") and key not in FLASK_ONLY_SETTINGS
+        }
+        # Validated now, so a bad setting fails at start-up with the key named.
+        pipeline = new_pipeline(framework=framework, **self.options)
+        names = app.config["SECLOG_USER_NAME_ATTRIBUTES"]
+        state = SecLogState(
+            pipeline=pipeline,
+            request_id_header=str(app.config["SECLOG_REQUEST_ID_HEADER"]),
+            user_name_attributes=(names,) if isinstance(names, str) else tuple(names),
+        )
+        state.integrations = integrations.install(state)
+        app.extensions[EXTENSION_KEY] = state
+        hooks.install(app)
+
+    def get_pipeline(self, app: Flask | None = None) -> Pipeline:
+        """The pipeline of ``app`` (default: the current app)."""
+        return get_state(app).pipeline
