@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.telemetry import Telemetry
 
 
 @pytest.fixture(autouse=True)
-def _in_memory(telemetry: Telemetry) -> Iterator[Telemetry]:
-    yield telemetry
+def _in_memory(telemetry: Telemetry) -> Telemetry:
+    return telemetry
