@@ -56,7 +56,10 @@ _VALUE_ATTRS = frozenset({"data", "value", "raw", "text", "plaintext", "cleaned_
 _SAFE_CALLS = frozenset(
     {"len", "bool", "type", "id", "isinstance", "hasattr", "callable", "int", "float", "hash"}
 )
-_SAFE_PREFIXES = ("is", "has", "check", "verify", "validate", "mask", "redact", "obfuscate", "count")
+_SAFE_PREFIXES = (
+    *("is", "has", "check", "verify", "validate"),
+    *("mask", "redact", "obfuscate", "count"),
+)
 # Calls that carry their argument through: str(password), json.dumps(request.headers).
 _PASS_FUNCS = frozenset(
     {"str", "repr", "format", "bytes", "ascii", "dict", "list", "tuple", "vars", "dumps", "pformat"}
@@ -135,7 +138,7 @@ class _Scanner:
             return None
         parts = dotted.split(".")
         if parts[-1] in ("get_json",):
-            parts = parts[:-1] + ["json"]
+            parts = [*parts[:-1], "json"]
         if bare and parts[-1] in _REQUEST_NAMES:
             return dotted
         if len(parts) >= 2 and parts[-1] in _REQUEST_PARTS and parts[-2] in _REQUEST_NAMES:

@@ -7,6 +7,7 @@ or exempts some (``allow-names``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -264,6 +265,6 @@ class SecretNames:
             return tuple(words[-2:]) == ("session", "id")
         if SECRET_WORDS.intersection(words) or words[-1] in SECRET_LAST_WORDS:
             return True
-        if any(pair in SECRET_PAIRS for pair in zip(words, words[1:], strict=False)):
+        if any(pair in SECRET_PAIRS for pair in itertools.pairwise(words)):
             return True
         return any(sub in joined for sub in SECRET_SUBSTRINGS)
