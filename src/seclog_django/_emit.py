@@ -1,0 +1,33 @@
+"""One way out for every Django fact: the request's pipeline, else the site's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from seclog_core import RequestContext, current_request_context
+from seclog_core._internal import report_failure
+from seclog_core.pipeline import Pipeline
+
+from ._request import current_request, refresh_user
+from .settings import get_pipeline
+
+__all__ = ["emit"]
+
+
+def emit(
+    event_type: str,
+    attributes: Mapping[str, object] | None = None,
+    *,
+    context: RequestContext | None = None,
+    exception: BaseException | None = None,
+) -> None:
+    """Emit through the pipeline bound to the request (or the site's); never raises."""
+    try:
+        ctx = context if context is not None else current_request_context()
+        if ctx is not None and context is None:
+            refresh_user(current_request.get(), ctx)
+        bound = getattr(ctx, "pipeline", None)
+        pipeline = bound if isinstance(bound, Pipeline) else get_pipeline()
+        pipeline.emit(event_type, attributes, exception=exception, context=ctx)
+    except Exception as exc:
+        report_failure("django.emit", exc)

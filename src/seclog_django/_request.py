@@ -1,0 +1,94 @@
+"""From a Django ``HttpRequest`` to seclog's request context, and back to the request.
+
+The middleware binds the request in a contextvar so receivers deep in a
+signal can name the acting user; the user is read only when Django already
+loaded it, so seclog never adds a database query to a request.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import LazyObject, empty
+
+from seclog_core import RequestContext
+from seclog_core.http import start_request
+
+from .settings import get_pipeline
+
+__all__ = ["acting_user", "context_for", "current_request", "refresh_user", "username_of"]
+
+current_request: ContextVar[HttpRequest | None] = ContextVar("seclog_django_request", default=None)
+
+
+def _raw_host(request: HttpRequest) -> str | None:
+    # Never request.get_host(): it raises DisallowedHost for the hosts we must report.
+    host = request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME")
+    if not isinstance(host, str) or not host:
+        return None
+    if host.startswith("["):
+        return host[: host.find("]") + 1] or host
+    return host.rsplit(":", 1)[0]
+
+
+def context_for(request: HttpRequest) -> RequestContext:
+    """A bound-ready context for ``request``, with the client address resolved safely."""
+    meta = request.META
+    match = getattr(request, "resolver_match", None)
+    return start_request(
+        method=request.method,
+        path=request.path,
+        peer=meta.get("REMOTE_ADDR"),
+        forwarded=meta.get("HTTP_FORWARDED"),
+        x_forwarded_for=meta.get("HTTP_X_FORWARDED_FOR"),
+        user_agent=meta.get("HTTP_USER_AGENT"),
+        request_id=meta.get("HTTP_X_REQUEST_ID"),
+        scheme=meta.get("wsgi.url_scheme") or ("https" if request.is_secure() else "http"),
+        server_address=_raw_host(request),
+        route=getattr(match, "route", None) or None,
+        pipeline=get_pipeline(),
+    )
+
+
+def username_of(user: Any) -> str | None:
+    """A user's login name, or None for anonymous or unreadable users."""
+    try:
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        name = user.get_username()
+        return str(name) if name is not None else None
+    except Exception:
+        return None
+
+
+def acting_user(request: HttpRequest | None) -> Any:
+    """The request's user if Django has already loaded it, else None (no query is made)."""
+    if request is None:
+        return None
+    user = request.__dict__.get("user")
+    if isinstance(user, LazyObject):
+        wrapped = user._wrapped
+        if wrapped is not empty:
+            return wrapped
+        return request.__dict__.get("_cached_user") or request.__dict__.get("_acached_user")
+    if user is not None:
+        return user
+    return request.__dict__.get("_acached_user")
+
+
+def refresh_user(request: HttpRequest | None, ctx: RequestContext | None) -> None:
+    """Copy the already-loaded user onto the context (route too, once resolved)."""
+    if request is None or ctx is None:
+        return
+    user = acting_user(request)
+    name = username_of(user)
+    if name is not None:
+        ctx.user_name = name
+        ctx.user_id = str(user.pk) if getattr(user, "pk", None) is not None else None
+    if ctx.route is None:
+        match = getattr(request, "resolver_match", None)
+        route = getattr(match, "route", None)
+        if route:
+            ctx.route = str(route)[:512]
