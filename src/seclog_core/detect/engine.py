@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .._internal import report_failure
-from ..context import RequestContext
+from ..context import RequestContext, current_request_context
 from ..events import AttributeValue, SecurityEvent
 from .hooks import Alert, run_callbacks
 from .rules import OUTPUT_TYPES, Rule, attack_tool_pattern
@@ -239,7 +239,7 @@ class DetectorEngine:
                 window_seconds=rule.window,
                 event=event,
                 identity=dict(item.identity),
-                context=ctx,
+                context=ctx if ctx is not None else current_request_context(),
             )
         )
 
