@@ -189,10 +189,25 @@ def _log_processors(settings: Settings) -> list[LogRecordProcessor]:
 def _wrap_durable(exporter: LogRecordExporter, settings: Settings) -> LogRecordProcessor:
     """The processor that carries security events to the collector.
 
-    Sized so a burst of security events is queued, not dropped.
+    seclog's durable processor (see :mod:`seclog_core.spool`): a bounded hand-off,
+    one short send per batch, the on-disk spool when the collector is away, every
+    loss counted and reported, shutdown bounded. For an exporter it cannot drive,
+    the SDK's batch processor, sized so a burst is queued, not dropped.
     """
-    return BatchLogRecordProcessor(
-        exporter, max_queue_size=65536, max_export_batch_size=512, schedule_delay_millis=500
+    from .spool import DurableLogProcessor, resolve_spool_dir, sender_for
+
+    sender = sender_for(exporter)
+    if sender is None:
+        return BatchLogRecordProcessor(
+            exporter, max_queue_size=65536, max_export_batch_size=512, schedule_delay_millis=500
+        )
+    spool_dir = resolve_spool_dir(settings.spool_dir, str(getattr(exporter, "_endpoint", "")))
+    return DurableLogProcessor(
+        exporter,
+        sender,
+        spool_dir,
+        max_bytes=settings.spool_max_bytes,
+        drop=settings.spool_drop,
     )
 
 
