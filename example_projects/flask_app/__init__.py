@@ -1,0 +1,1 @@
+"""A small Flask-Login app that shows what seclog_flask logs."""
