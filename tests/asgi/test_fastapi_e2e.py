@@ -23,7 +23,7 @@ def serve(command: list[str], receiver: Receiver, port: int) -> Iterator[subproc
     """Start the server, wait until it answers, stop it if the test left it running."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
     env.update(receiver.env("grpc"), OTEL_SERVICE_NAME="fastapi-example")
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and example app
+    server = subprocess.Popen(
         command,
         cwd=EXAMPLE,
         env=env,
