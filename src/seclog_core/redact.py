@@ -106,6 +106,8 @@ DEFAULT_SAFE_KEYS: tuple[str, ...] = (
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_read.input_tokens",
+    # seclog's own: how a user authenticated ("password", "remember_cookie"), never a secret.
+    "security.auth_method",
 )
 
 # Entries this short match whole segments only (see DEFAULT_SENSITIVE_KEYS).
