@@ -186,7 +186,7 @@ def _admin_logged(sender: Any, instance: Any, created: bool = False, **_: Any) -
         {
             "security.action": _ADMIN_ACTIONS.get(instance.action_flag, str(instance.action_flag)),
             "security.resource": resource,
-            "security.object_id": instance.object_id,
+            "security.object_id": None if instance.object_id is None else str(instance.object_id),
             "security.object": instance.object_repr,
             "security.changes": instance.get_change_message()[:512] or None,
             "user.changes.name": username_of(instance.user),
