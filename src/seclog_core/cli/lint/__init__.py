@@ -30,6 +30,9 @@ __all__ = ["RULES", "Finding", "LintResult", "configure_parser", "lint_paths", "
 _SKIP_DIRS = frozenset(
     {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox", ".mypy_cache"}
 )
+# Every call the analyzer recognizes names a logger ("log" in any case) or print:
+# a file without either cannot have a finding and is not parsed.
+_MAY_LOG = re.compile(rb"log|print", re.IGNORECASE)
 _SUPPRESS = re.compile(r"#\s*seclog:\s*ignore(?:\[(?P<rules>[A-Za-z0-9_,\s]*)\])?")
 
 
@@ -91,6 +94,8 @@ def lint_file(path: Path, secret: SecretNames, config: LintConfig, result: LintR
     result.files += 1
     try:
         source = path.read_bytes()
+        if not _MAY_LOG.search(source):
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings of the linted code are not ours
             tree = ast.parse(source, filename=shown)

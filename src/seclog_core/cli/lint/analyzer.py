@@ -139,7 +139,7 @@ class _Scanner:
         parts = dotted.split(".")
         if parts[-1] in ("get_json",):
             parts = [*parts[:-1], "json"]
-        if bare and parts[-1] in _REQUEST_NAMES:
+        if bare and parts[-1] == "request":  # "req" alone is too often something else
             return dotted
         if len(parts) >= 2 and parts[-1] in _REQUEST_PARTS and parts[-2] in _REQUEST_NAMES:
             return ".".join(parts)

@@ -19,6 +19,7 @@ class Tokenizer:
         logger.info("user %s changed their password", self.user.username)
         logger.info("%s secrets loaded from %s", len(self.secrets), self.secrets_path)
         logger.info("session started for %s", self.user.id)
+        logger.info("installing requirement %s", self.req)
         value = math.log(self.password_entropy)
         self.log(self.password)
         print("password is", self.password)
