@@ -426,7 +426,19 @@ _GATES: dict[str, Callable[[str, str], bool]] = {
     "key_value_secret": lambda t, _: "=" in t or ":" in t,
     "password_phrase": lambda _, low: "pass" in low or "pwd" in low,
 }
+# One search for the union of the gates above: text it does not match cannot
+# hold any default detector's shape, so the detectors are skipped whole. It
+# must match whenever any gate is true (a test checks this on random text).
+_TRIGGER = re.compile(
+    r"PRIVATE KEY|eyJ|(?i:bearer|basic|aws|pass|pwd)|://|AKIA|ASIA|gh[pousr]_|github_pat_"
+    r"|xox|hooks\.slack\.com|k_live_|k_test_|AIza|sk-|[=:]|[0-9](?:[ -]?[0-9]){12}"
+)
 _BOUND_PATTERNS = {"query_secret": _query_secret, "key_value_secret": _key_value}
+# (key, value) pairs known to come out unchanged are remembered up to this many,
+# for values up to this long: repeated request facts (method, route, user agent)
+# then cost one lookup. Only unchanged pairs are kept, so no secret is held.
+_CLEAN_CACHE_SIZE = 4096
+_CLEAN_CACHE_MAX_LEN = 512
 # Free text is scanned up to this many times max_length characters.
 _SCAN_FACTOR = 4
 # When text was cut before scanning, this many trailing characters are dropped
@@ -496,6 +508,9 @@ class Redactor:
                 f"max_length must be a positive number of characters, not {max_length}"
             )
         self.max_length = max_length
+        self._clean: set[tuple[str, str]] = set()
+        # Memoizing is only sound when a pair's result depends on nothing but the pair.
+        self._memoize = veto is None
 
     # --- public API ----------------------------------------------------------------
 
@@ -542,7 +557,11 @@ class Redactor:
             items = list(attributes.items())
         except Exception:
             return out
+        clean = self._clean if self._memoize else None
         for raw_key, value in items:
+            if clean is not None and type(value) is str and (raw_key, value) in clean:
+                out[raw_key] = value  # this exact pair came out unchanged before
+                continue
             key = sanitize_text(safe_str(raw_key), 256)
             try:
                 policy = self._policies.get(key)
@@ -554,7 +573,17 @@ class Redactor:
                 elif policy == "identify":
                     out[key] = coerce_value(self._scrub_tree(key, value, 0), self.max_length)
                 else:
-                    out[key] = self.redact_value(key, value)
+                    out[key] = result = self.redact_value(key, value)
+                    if (
+                        clean is not None
+                        and result is value
+                        and key is raw_key
+                        and type(value) is str
+                        and len(value) <= _CLEAN_CACHE_MAX_LEN
+                    ):
+                        if len(clean) >= _CLEAN_CACHE_SIZE:
+                            clean.clear()  # attacker-chosen values must not grow memory
+                        clean.add((key, value))
             except Exception:
                 out[key] = REDACTED
         return out
@@ -626,12 +655,13 @@ class Redactor:
         if limit is not None and len(text) > limit:
             dropped = len(text) - limit
             text = text[:limit]
-        lowered = text.lower()
-        for pattern in self._patterns:
-            if _GATES[pattern.name](text, lowered):
-                scrubbed = self._apply(pattern, text, key)
-                if scrubbed != text:
-                    text, lowered = scrubbed, scrubbed.lower()
+        if _TRIGGER.search(text) is not None:
+            lowered = text.lower()
+            for pattern in self._patterns:
+                if _GATES[pattern.name](text, lowered):
+                    scrubbed = self._apply(pattern, text, key)
+                    if scrubbed != text:
+                        text, lowered = scrubbed, scrubbed.lower()
         for pattern in self._custom:
             text = self._apply(pattern, text, key)
         if dropped:

@@ -1,0 +1,1 @@
+"""seclog's benchmark suite: ``python -m benchmarks [--quick] [--only NAME]``."""

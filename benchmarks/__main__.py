@@ -1,0 +1,125 @@
+"""Run every benchmark suite and print one table: ``python -m benchmarks [--quick] [--only NAME]``.
+
+Each suite is a module ``bench_<name>.py`` with ``run(settings) -> list[Row]``;
+a suite whose module is absent (another engineer's, not written yet) is
+skipped with a line saying so. Every number in the table comes from this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import os
+import platform
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ._harness import Row, Settings, render_table
+
+# In the order they run: cheap, in-process suites first, servers and floods last.
+SUITES = (
+    "event",
+    "redaction",
+    "requests",
+    "detectors",
+    "integrity",
+    "lint",
+    "export",
+    "server",
+    "memory",
+)
+PEERS = (
+    "opentelemetry-sdk",
+    "opentelemetry-instrumentation-django",
+    "opentelemetry-instrumentation-flask",
+    "opentelemetry-instrumentation-starlette",
+    "opentelemetry-instrumentation-fastapi",
+    "sentry-sdk",
+    "django-axes",
+    "django",
+    "flask",
+    "starlette",
+    "fastapi",
+    "uvicorn",
+    "gunicorn",
+)
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _as_rows(suite: str, result: Any) -> list[Row]:
+    """Accept Rows, or plain mappings with the same fields (suites written elsewhere)."""
+    rows: list[Row] = []
+    for item in result or ():
+        if isinstance(item, Row):
+            rows.append(item)
+        elif isinstance(item, Mapping):
+            fields = {k: item[k] for k in Row.__dataclass_fields__ if k in item}
+            fields.setdefault("suite", suite)
+            fields.setdefault("case", "")
+            fields.setdefault("variant", "")
+            fields.setdefault("value", float("nan"))
+            fields.setdefault("unit", "")
+            rows.append(Row(**fields))
+    return rows
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs, {model}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="CI-sized run (under 2 minutes)")
+    parser.add_argument(
+        "--only", action="append", choices=SUITES, metavar="NAME",
+        help=f"run only this suite (repeatable): {', '.join(SUITES)}",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings(quick=args.quick)
+    rows: list[Row] = []
+    notes: list[str] = []
+    for name in args.only or SUITES:
+        started = time.monotonic()
+        try:
+            module = importlib.import_module(f"benchmarks.bench_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and (exc.name == f"benchmarks.bench_{name}" or exc.name.startswith("seclog")):
+                notes.append(f"{name}: skipped ({exc.name} is not there yet)")
+                continue
+            raise
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows.extend(_as_rows(name, module.run(settings)))
+        except Exception as exc:  # one broken suite must not hide the others' numbers
+            notes.append(f"{name}: FAILED ({type(exc).__name__}: {exc})")
+            continue
+        notes.append(f"{name}: {time.monotonic() - started:.0f} s")
+    print(f"seclog benchmarks ({'quick' if args.quick else 'full'} run) on {_machine()}")
+    print(render_table(rows))
+    print()
+    print("peers: " + ", ".join(f"{p} {_version(p)}" for p in PEERS))
+    print("suites: " + "; ".join(notes))
+    failed = any("FAILED" in note for note in notes)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
