@@ -101,7 +101,7 @@ def test_sarif_output_is_valid_sarif_2_1_0() -> None:
 
 def test_sarif_with_a_parse_error_is_still_valid(project: Path) -> None:
     """A syntax error becomes a SARIF tool notification, and the document stays valid."""
-    (project / "broken.py").write_text("def f(:\n    pass\n")
+    (project / "broken.py").write_text("import logging\ndef f(:\n    pass\n")
     result = seclog("lint", "--format", "sarif", ".", cwd=project)
     assert result.returncode == 2
     document = json.loads(result.stdout)
