@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import django
 import pytest
 from django.conf import settings
 
+import django
 from seclog_core.testing import CapturedEvents, capture_security_events
 from tests.django import settings as test_settings
 from tests.support.telemetry import Telemetry, in_memory_telemetry
@@ -18,10 +18,10 @@ if not settings.configured:
     settings.configure(**{k: v for k, v in vars(test_settings).items() if k.isupper()})
     django.setup()
 
-from django.db import connection, transaction  # noqa: E402
-from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
+from django.db import connection, transaction
+from django.test.utils import setup_test_environment, teardown_test_environment
 
-from seclog_django.settings import reset_pipeline  # noqa: E402
+from seclog_django.settings import reset_pipeline
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -94,7 +94,9 @@ def test_admin_adding_a_user_to_a_group(bob: User, admin_client: Client) -> None
     assert change.attributes["user.changes.name"] == "root"
 
 
-def test_permissions_and_reverse_group_membership_in_code(bob: User, events: CapturedEvents) -> None:
+def test_permissions_and_reverse_group_membership_in_code(
+    bob: User, events: CapturedEvents
+) -> None:
     """user_permissions.add and group.user_set.remove are authz_change for the user."""
     perm = Permission.objects.get(codename="view_user")
     bob.user_permissions.add(perm)

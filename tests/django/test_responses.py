@@ -21,7 +21,9 @@ def bob() -> User:
     return User.objects.create_user("bob", "bob@example.com", PASSWORD)
 
 
-def test_permission_denied_on_staff_page(bob: User, events: CapturedEvents, wire: Telemetry) -> None:
+def test_permission_denied_on_staff_page(
+    bob: User, events: CapturedEvents, wire: Telemetry
+) -> None:
     """A logged-in user without the permission gets 403 and one authz_fail naming them."""
     client = Client()
     client.force_login(bob)

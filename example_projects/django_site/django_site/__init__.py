@@ -1,0 +1,1 @@
+"""A small Django site showing what seclog reports."""
