@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask, request
 from flask.testing import FlaskClient
 from flask_login import (
     LoginManager,
@@ -18,6 +17,7 @@ from flask_login import (
 )
 
 import seclog_core
+from flask import Flask, request
 from seclog_flask import SecLog
 from tests.flask.conftest import assert_event, on_wire
 from tests.support.telemetry import Telemetry
@@ -120,7 +120,7 @@ def test_logout_is_authn_logout(telemetry: Telemetry) -> None:
 
 
 def test_remember_cookie_login(telemetry: Telemetry) -> None:
-    """A new session restored from the remember cookie is a login with auth_method remember_cookie."""
+    """A session restored from the remember cookie is a login, auth_method remember_cookie."""
     app = make_app()
     client = app.test_client()
     log_in(client, remember="1")
