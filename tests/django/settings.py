@@ -1,4 +1,4 @@
-"""Django settings for seclog's Django tests: sqlite in memory, the MD5 hasher, every integration."""
+"""Settings for seclog's Django tests: sqlite in memory, the MD5 hasher, every integration."""
 
 from __future__ import annotations
 

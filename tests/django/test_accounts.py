@@ -58,7 +58,7 @@ def test_deactivating_a_user_is_user_archived(bob: User, events: CapturedEvents)
 
 
 def test_admin_making_a_user_staff(bob: User, admin_client: Client) -> None:
-    """A real admin change ticking "Staff status": privilege change and admin action, both naming root."""
+    """Ticking "Staff status" in the admin: privilege change and admin action, naming root."""
     with capture_security_events() as events:
         response = admin_client.post(
             f"/admin/auth/user/{bob.pk}/change/", _change_form(bob, is_staff="on")

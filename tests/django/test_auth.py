@@ -34,7 +34,7 @@ def _login(client: Client, password: str, username: str = "bob") -> Any:
 def test_failed_login_form_post_is_authn_login_fail_without_the_password(
     bob: User, events: CapturedEvents, wire: Telemetry
 ) -> None:
-    """A wrong password on LoginView is one WARN authn_login_fail naming the user, never the password."""
+    """A wrong password on LoginView: one WARN authn_login_fail naming the user, not the password."""
     response = _login(Client(), WRONG)
     assert response.status_code == 200  # the form is shown again
     fail = events.one("authn_login_fail")
@@ -50,7 +50,7 @@ def test_failed_login_form_post_is_authn_login_fail_without_the_password(
 
 
 def test_successful_login_then_logout(bob: User, events: CapturedEvents, wire: Telemetry) -> None:
-    """Logging in and out through Django's views gives INFO success and logout events for the user."""
+    """Logging in and out through Django's views gives INFO success and logout events."""
     client = Client()
     assert _login(client, PASSWORD).status_code == 302
     assert client.post("/logout/").status_code == 200
@@ -161,7 +161,7 @@ def test_admin_password_change_names_the_admin(bob: User, events: CapturedEvents
 
 
 def test_axes_lockout_is_authn_login_lock(bob: User, events: CapturedEvents) -> None:
-    """With django-axes installed, crossing its failure limit on the login form is authn_login_lock."""
+    """With django-axes installed, crossing its failure limit is authn_login_lock."""
     client = Client()
     for _ in range(3):
         _login(client, WRONG)
@@ -174,7 +174,7 @@ def test_axes_lockout_is_authn_login_lock(bob: User, events: CapturedEvents) -> 
 def test_repeated_failures_then_success_each_name_the_user(
     bob: User, events: CapturedEvents
 ) -> None:
-    """Two failures then a success: each failure and the success carry the user name for detectors."""
+    """Two failures then a success: each carries the user name the detectors key on."""
     client = Client()
     _login(client, WRONG)
     _login(client, WRONG)

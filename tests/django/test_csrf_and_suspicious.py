@@ -105,7 +105,7 @@ def test_path_traversal_is_suspicious_file_operation(events: CapturedEvents) -> 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100)
 def test_oversized_body_is_request_data_too_big(events: CapturedEvents) -> None:
-    """A POST body over DATA_UPLOAD_MAX_MEMORY_SIZE is input_validation_fail/request_data_too_big."""
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is input_validation_fail/request_data_too_big."""
     response = Client().post("/upload/", {"blob": "x" * 500})
     assert response.status_code == 400
     event = events.one("input_validation_fail")
@@ -121,7 +121,7 @@ def test_too_many_fields_is_reported(events: CapturedEvents) -> None:
 
 
 def test_tampered_session_is_suspicious_session(events: CapturedEvents) -> None:
-    """A session whose stored data fails its signature is malicious_extraneous/suspicious_session."""
+    """Session data failing its signature is malicious_extraneous/suspicious_session."""
     store = SessionStore()
     store["x"] = 1
     store.save()
@@ -137,7 +137,7 @@ def test_tampered_session_is_suspicious_session(events: CapturedEvents) -> None:
 
 
 def test_the_sites_own_security_handlers_still_run(events: CapturedEvents) -> None:
-    """seclog adds its handler next to the site's: a handler on django.security still gets records."""
+    """seclog adds its handler next to the site's: the site's own handler still gets records."""
     seen: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):

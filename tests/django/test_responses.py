@@ -1,4 +1,4 @@
-"""Denials, rejections and failures the response tells of: 401, 403, 429, 5xx, PermissionDenied, DRF."""
+"""Denials and failures a response tells of: 401, 403, 429, 5xx, PermissionDenied, DRF."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def test_status_codes_become_events(
 def test_unhandled_exception_is_sys_error_with_scrubbed_message(
     events: CapturedEvents, wire: Telemetry
 ) -> None:
-    """An exception escaping a view is one ERROR sys_error: type and scrubbed message, no traceback."""
+    """An exception escaping a view: one ERROR sys_error, type and scrubbed message, no traceback."""
     response = Client(raise_request_exception=False).get("/boom/")
     assert response.status_code == 500
     error = events.one("sys_error")
@@ -102,7 +102,7 @@ def test_async_unhandled_exception_is_sys_error(events: CapturedEvents, wire: Te
 
 
 def test_drf_session_api_without_login_is_authn_fail(events: CapturedEvents) -> None:
-    """DRF's NotAuthenticated (a 403 under session auth) is authn_fail, not an authorization failure."""
+    """DRF's NotAuthenticated (403 under session auth) is authn_fail, not authz_fail."""
     response = Client().get("/api/session/")
     assert response.status_code == 403
     fail = events.one("authn_fail")

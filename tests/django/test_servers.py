@@ -1,4 +1,4 @@
-"""End to end: the example site under gunicorn (WSGI) and uvicorn (ASGI) reports to a real collector."""
+"""End to end: the example site under gunicorn (WSGI) and uvicorn (ASGI), a real collector."""
 
 from __future__ import annotations
 

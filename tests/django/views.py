@@ -99,16 +99,16 @@ async def async_boom(request: HttpRequest) -> HttpResponse:
 
 
 class BasicApi(APIView):
-    authentication_classes = [BasicAuthentication]
-    permission_classes = [IsAuthenticated]
+    authentication_classes = (BasicAuthentication,)
+    permission_classes = (IsAuthenticated,)
 
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
 
 
 class SessionApi(APIView):
-    authentication_classes = [SessionAuthentication]
-    permission_classes = [IsAuthenticated]
+    authentication_classes = (SessionAuthentication,)
+    permission_classes = (IsAuthenticated,)
 
     def get(self, request: Request, *args: Any) -> Response:
         return Response({"ok": True})
