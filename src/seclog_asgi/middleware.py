@@ -32,11 +32,11 @@ class SecurityLoggingMiddleware:
     ``app.add_middleware(SecurityLoggingMiddleware, **options)`` does the same.
     """
 
-    def __init__(self, app: ASGIApp, **options: Any) -> None:
+    def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
         self.pipeline = new_pipeline(**options)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
