@@ -21,8 +21,11 @@ def describe_user(user: object, name_attributes: tuple[str, ...]) -> tuple[str |
     """(id, name) of an authenticated user object; (None, None) for anonymous or none."""
     if user is None or getattr(user, "is_authenticated", True) is False:
         return None, None
-    get_id = getattr(user, "get_id", None)
-    raw_id = get_id() if callable(get_id) else getattr(user, "id", None)
+    # The primary key first: Flask-Security's get_id() is fs_uniquifier, a session identity.
+    raw_id = getattr(user, "id", None)
+    if raw_id is None:
+        get_id = getattr(user, "get_id", None)
+        raw_id = get_id() if callable(get_id) else None
     name = None
     for attribute in name_attributes:
         value = getattr(user, attribute, None)
