@@ -9,11 +9,14 @@ counter, by type and outcome only so its cardinality stays bounded.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind
 
 from ._internal import failure_counts
@@ -31,6 +34,61 @@ def _failure_observations(options: CallbackOptions) -> Iterable[Observation]:
     ]
 
 
+class _EventCounts:
+    """Totals of ``security.events`` by type and outcome, read when metrics are collected.
+
+    A dict increment on the request thread instead of the SDK's synchronous
+    ``Counter.add`` (which costs as much as a span event); the observable
+    counter reports the same monotonic sums.
+    """
+
+    __slots__ = ("_counts", "_lock")
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, event_type: str, outcome: str) -> None:
+        key = (event_type, outcome)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            items = list(self._counts.items())
+        return [
+            Observation(count, {"security.event": kind, "security.outcome": outcome})
+            for (kind, outcome), count in items
+        ]
+
+
+# One counts table (and one instrument) per meter provider: emitters of several
+# pipelines that share a provider must not register "security.events" twice.
+_counts_lock = threading.Lock()
+_counts_by_provider: weakref.WeakKeyDictionary[object, _EventCounts] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _event_counts(meter_provider: object, meter: Meter) -> _EventCounts:
+    with _counts_lock:
+        try:
+            counts = _counts_by_provider.get(meter_provider)
+        except TypeError:  # a provider that cannot be weakly referenced
+            counts = None
+        if counts is None:
+            counts = _EventCounts()
+            meter.create_observable_counter(
+                "security.events",
+                callbacks=[counts.observe],
+                unit="{event}",
+                description="Security events emitted by seclog",
+            )
+            with contextlib.suppress(TypeError):
+                _counts_by_provider[meter_provider] = counts
+        return counts
+
+
 class Emitter:
     """Sends events through one set of providers."""
 
@@ -42,9 +100,7 @@ class Emitter:
         self._logger = providers.logger_provider.get_logger(_SCOPE, __version__)
         self._tracer = providers.tracer_provider.get_tracer(_SCOPE, __version__)
         meter = providers.meter_provider.get_meter(_SCOPE, __version__)
-        self._counter = meter.create_counter(
-            "security.events", unit="{event}", description="Security events emitted by seclog"
-        )
+        self._counter = _event_counts(providers.meter_provider, meter)
         meter.create_observable_counter(
             "seclog.internal.failures",
             callbacks=[_failure_observations],
@@ -64,7 +120,7 @@ class Emitter:
             severity_number=severity.number,
             severity_text=severity.text,
             body=event.body,
-            attributes=dict(attributes),
+            attributes=attributes,
             event_name=event.name,
         )
 
@@ -79,7 +135,7 @@ class Emitter:
         if not self._span_events:
             write_log()
         elif span.is_recording():
-            span.add_event(event.name, dict(event.attributes), event.timestamp_ns)
+            span.add_event(event.name, event.attributes, event.timestamp_ns)
             write_log()
         elif self._own_spans:
             with self._tracer.start_as_current_span(
@@ -88,8 +144,8 @@ class Emitter:
                 start_time=event.timestamp_ns,
                 attributes={"security.event": event.type.name},
             ) as own:
-                own.add_event(event.name, dict(event.attributes), event.timestamp_ns)
+                own.add_event(event.name, event.attributes, event.timestamp_ns)
                 write_log()
         else:
             write_log()
-        self._counter.add(1, {"security.event": event.type.name, "security.outcome": event.outcome})
+        self._counter.add(event.type.name, event.outcome)
