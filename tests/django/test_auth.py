@@ -34,7 +34,7 @@ def _login(client: Client, password: str, username: str = "bob") -> Any:
 def test_failed_login_form_post_is_authn_login_fail_without_the_password(
     bob: User, events: CapturedEvents, wire: Telemetry
 ) -> None:
-    """A wrong password on LoginView: one WARN authn_login_fail naming the user, not the password."""
+    """A wrong password on LoginView: a WARN authn_login_fail naming the user, not the password."""
     response = _login(Client(), WRONG)
     assert response.status_code == 200  # the form is shown again
     fail = events.one("authn_login_fail")

@@ -74,7 +74,7 @@ def test_status_codes_become_events(
 def test_unhandled_exception_is_sys_error_with_scrubbed_message(
     events: CapturedEvents, wire: Telemetry
 ) -> None:
-    """An exception escaping a view: one ERROR sys_error, type and scrubbed message, no traceback."""
+    """An exception escaping a view: an ERROR sys_error: type, scrubbed message, no traceback."""
     response = Client(raise_request_exception=False).get("/boom/")
     assert response.status_code == 500
     error = events.one("sys_error")
