@@ -135,10 +135,40 @@ def _user(scope: Scope) -> tuple[str | None, str | None] | None:
     )
 
 
+def _templates_of(routes: Any, endpoint: object, prefix: str, depth: int) -> list[str]:
+    found: list[str] = []
+    for route in routes or ():
+        template = getattr(route, "path_format", None)
+        if not isinstance(template, str):
+            continue
+        children = getattr(route, "routes", None)
+        if children is not None:
+            if depth < 4:  # Mount: its children are named under its prefix
+                inner = prefix + template.removesuffix("/{path}")
+                found += _templates_of(children, endpoint, inner, depth + 1)
+        elif getattr(route, "endpoint", None) is endpoint:
+            found.append(prefix + template)
+    return found
+
+
+def _route_by_endpoint(scope: Scope) -> str | None:
+    """Starlette before 1.x sets no ``scope["route"]``: find the one route serving the endpoint."""
+    endpoint = scope.get("endpoint")
+    router = scope.get("router")
+    if endpoint is None or router is None:
+        return None
+    found = _templates_of(getattr(router, "routes", None), endpoint, "", 0)
+    return found[0] if len(found) == 1 else None
+
+
 def refresh_from_scope(scope: Scope, ctx: RequestContext) -> None:
     """Copy what the framework has learned since the request started onto the context."""
     if "route" in scope:
         template = _route_template(scope)
+        if template:
+            ctx.route = template[:512]
+    elif ctx.route is None and "endpoint" in scope:
+        template = _route_by_endpoint(scope)
         if template:
             ctx.route = template[:512]
     if "user" in scope:

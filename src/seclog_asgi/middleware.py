@@ -97,7 +97,8 @@ class SecurityLoggingMiddleware:
     ) -> None:
         """Report the outcome; never raises (the app's own exception is re-raised by the caller)."""
         try:
-            refresh_from_scope(scope, ctx)
+            if exception is not None or (status is not None and status >= 400):
+                refresh_from_scope(scope, ctx)  # only where an event may follow
             if (
                 exception is None
                 and status == 400

@@ -5,8 +5,9 @@ from __future__ import annotations
 import warnings
 
 with warnings.catch_warnings():
-    # StarletteDeprecationWarning is a UserWarning; older Starlette lines do not warn.
+    # Starlette 1.x asks for httpx2; older lines import an alias that new anyio deprecates.
     warnings.filterwarnings("ignore", message=".*httpx2.*")
+    warnings.filterwarnings("ignore", message=".*BlockingPortal alias is deprecated.*")
     from starlette.testclient import TestClient
 
 __all__ = ["TestClient"]

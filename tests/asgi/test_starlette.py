@@ -46,6 +46,11 @@ async def item(request: Request) -> Response:
     return JSONResponse({"id": request.path_params["item_id"]})
 
 
+async def thing(request: Request) -> Response:
+    seclog.emit("sensitive_read", resource="thing")
+    return JSONResponse({"name": request.path_params["name"]})
+
+
 @requires("admin")
 async def admin(request: Request) -> Response:
     return PlainTextResponse("admin")
@@ -73,7 +78,7 @@ def build_app(*, add_seclog: bool = True) -> Starlette:
             Route("/admin", admin),
             Route("/me", whoami),
             Route("/boom", boom),
-            Mount("/api/v1", routes=[Route("/things/{name}", item)]),
+            Mount("/api/v1", routes=[Route("/things/{name}", thing)]),
             WebSocketRoute("/ws", socket),
         ],
         middleware=[Middleware(AuthenticationMiddleware, backend=TokenBackend())],
