@@ -1,0 +1,3 @@
+"""No routes: the check never serves a request."""
+
+urlpatterns: list[object] = []
