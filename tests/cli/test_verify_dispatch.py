@@ -11,11 +11,12 @@ from tests.cli.support import seclog
 KEY = "0123456789abcdef0123456789abcdef"
 EMIT = """
 import seclog_core as seclog
-seclog.configure(local_sink="stderr", integrity_key=%r)
+KEY = {key!r}
+seclog.configure(local_sink="stderr", integrity_key=KEY)
 for name in ("alice", "bob", "carol"):
     seclog.login_failed(username=name, reason="bad_credentials")
 seclog.shutdown()
-""" % KEY
+""".format(key=KEY)
 
 
 def _stream(tmp_path: Path) -> Path:
