@@ -9,14 +9,14 @@ from pathlib import Path
 from tests.cli.support import seclog
 
 KEY = "0123456789abcdef0123456789abcdef"
-EMIT = """
+EMIT = f"""
 import seclog_core as seclog
-KEY = {key!r}
+KEY = {KEY!r}
 seclog.configure(local_sink="stderr", integrity_key=KEY)
 for name in ("alice", "bob", "carol"):
     seclog.login_failed(username=name, reason="bad_credentials")
 seclog.shutdown()
-""".format(key=KEY)
+"""
 
 
 def _stream(tmp_path: Path) -> Path:
