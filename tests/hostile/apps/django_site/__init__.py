@@ -1,0 +1,1 @@
+"""The Django scenario site (settings, urls, views, wsgi) for the hostile-world suite."""
