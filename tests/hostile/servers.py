@@ -96,7 +96,8 @@ def _command(kind: str, port: int, workers: int) -> list[str]:
     if kind == "fastapi":
         return [
             sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--no-proxy-headers", "--workers", str(workers), "--timeout-graceful-shutdown", "5",
+            "--no-access-log", "--no-proxy-headers", "--workers", str(workers),
+            "--timeout-graceful-shutdown", "5",
             _APPS[kind],
         ]  # fmt: skip
     return [

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,7 +60,7 @@ CANONICAL = [
         _event(
             "authn_login_successafterfail", WARN, "success", "success_after_fail", USER | DETECTOR
         ),
-    ),  # fmt: skip
+    ),
     ("admin_403", _event("authz_fail", WARN, "failure", "forbidden", USER | STATUS)),
     ("logout", _event("authn_logout", INFO, "success", None, USER)),
     ("private_401", _event("authn_fail", WARN, "failure", "unauthenticated", STATUS)),
@@ -77,7 +76,7 @@ CANONICAL = [
             "untrusted_forwarded_header",
             {"security.forwarded"},
         ),
-    ),  # fmt: skip
+    ),
     ("injected_username", LOGIN_FAIL),
 ]
 STATUSES = {
@@ -164,7 +163,7 @@ def streams(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with ThreadPoolExecutor(3) as pool:
         statuses = dict(zip(KINDS, pool.map(one, KINDS), strict=True))
     logs = receiver.collected.security_logs()
-    yield statuses, {kind: stream(logs, f"hostile-{kind}") for kind in KINDS}
+    return statuses, {kind: stream(logs, f"hostile-{kind}") for kind in KINDS}
 
 
 @pytest.mark.parametrize("kind", KINDS)

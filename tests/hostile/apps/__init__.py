@@ -10,7 +10,7 @@ session), ``/admin`` (403 for non-staff), ``/limited`` (429), ``POST /csrf-form`
 from __future__ import annotations
 
 USERNAME = "alice"
-PASSWORD = "correct-horse-battery-9"  # noqa: S105 - a test account's password, never logged
+PASSWORD = "correct-horse-battery-9"
 # Planted in /boom's exception message: must never reach the collector.
 BOOM_SECRET = "password=AppSecret-hostile-5511"
 

@@ -6,11 +6,11 @@ reported through the manual API, as Flask-Login has no signal for it.
 
 from __future__ import annotations
 
-from flask import Flask, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 import seclog_core as seclog
+from flask import Flask, request
 from seclog_flask import SecLog
 
 from . import PASSWORD, USERNAME, boom_message
@@ -26,7 +26,7 @@ class User(UserMixin):
 USERS = {"1": User("1", USERNAME)}
 
 app = Flask(__name__)
-app.config.update(SECRET_KEY="hostile-suite-not-a-secret-key-0123456789abcdef")  # noqa: S106
+app.config.update(SECRET_KEY="hostile-suite-not-a-secret-key-0123456789abcdef")
 csrf = CSRFProtect(app)
 login_manager = LoginManager(app)
 SecLog(app)

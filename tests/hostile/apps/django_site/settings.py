@@ -1,10 +1,10 @@
-"""Settings of the Django scenario site: sessions, CSRF, auth, and seclog added the documented way."""
+"""Settings of the Django scenario site: sessions, CSRF, auth, seclog added as documented."""
 
 from __future__ import annotations
 
 import os
 
-SECRET_KEY = "hostile-suite-not-a-secret-key-0123456789abcdef"  # noqa: S105
+SECRET_KEY = "hostile-suite-not-a-secret-key-0123456789abcdef"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "tests.hostile.apps.django_site.urls"
