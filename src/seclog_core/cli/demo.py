@@ -301,8 +301,8 @@ def run(args: argparse.Namespace) -> int:
     out = [
         style("seclog demo", "1")
         + ": a scripted attack on a small ASGI app wrapped in SecurityLoggingMiddleware.",
-        f"Every request comes from {ATTACKER}. Events are shown as they leave for the "
-        "collector: scrubbed, sequenced, each with its request's trace id.",
+        f"Every request comes from {ATTACKER}. Events are shown as they leave for the collector:",
+        "scrubbed, sequenced, each with its request's trace id.",
     ]
     for number, exchange in enumerate(exchanges, 1):
         step = exchange.step
