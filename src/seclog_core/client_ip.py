@@ -10,6 +10,7 @@ IPv4-mapped addresses) is python-ipware's; the trust walk is ours.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Longest header value we parse; a longer chain is hostile or broken.
 _MAX_HEADER = 4096
+# A dotted quad exactly as ipaddress would print it (no leading zeros, each part <= 255).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,11 @@ def resolve_client_address(
     With a hop count N, the N rightmost hops (the peer included) are trusted.
     With networks, hops are trusted while they fall inside one of them.
     """
+    raw = _header(headers, "forwarded") or _header(headers, "x-forwarded-for")
+    if raw is None and peer and _CANONICAL_IPV4.fullmatch(peer) is not None:
+        return ClientAddress(peer, peer)  # the common case: already canonical, nothing to parse
     peer_ip = parse_ip(peer) if peer else None
     peer_text = str(peer_ip) if peer_ip is not None else None
-    raw = _header(headers, "forwarded") or _header(headers, "x-forwarded-for")
     if raw is None:
         return ClientAddress(peer_text, peer_text)
     if not proxies.configured or peer_ip is None:

@@ -94,7 +94,10 @@ def start_request(
             headers["forwarded"] = forwarded
         if x_forwarded_for:
             headers["x-forwarded-for"] = x_forwarded_for
-        resolved = resolve_client_address(peer, headers, pipe.settings.proxies)
+        proxies = pipe.state.get("http.trusted_proxies")
+        if proxies is None:  # parsed once per pipeline, not per request
+            proxies = pipe.state["http.trusted_proxies"] = pipe.settings.proxies
+        resolved = resolve_client_address(peer, headers, proxies)
         ctx.client_address = resolved.address
         ctx.peer_address = resolved.peer
         if resolved.forwarded_header_untrusted:
