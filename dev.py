@@ -76,13 +76,15 @@ def main(argv: list[str]) -> int:
         return _run(PYTHON, "-m", "benchmarks", *rest)
     if command == "tox":
         # The supported framework lines, each in its own env (see tox.ini).
-        envs = rest or ["django42", "django52", "flask23", "starlette-min", "typing", "lint"]
+        envs = rest or ["django42", "django52", "flask23", "asgi-older", "min", "typing", "lint"]
         return _run(BIN / "tox", "run-parallel", "-p", "2", "-e", ",".join(envs))
     if command == "lint":
         status = _run(PYTHON, "-m", "ruff", "check", "src", "tests", *rest)
         status |= _run(PYTHON, "-m", "mypy", "--strict", "src")
         return status
-    print(f"dev.py: unknown command {command!r}; use demo, test, bench, lint or tox", file=sys.stderr)
+    print(
+        f"dev.py: unknown command {command!r}; use demo, test, bench, lint or tox", file=sys.stderr
+    )
     return 2
 
 

@@ -8,6 +8,7 @@ without being passed anything. Contextvars keep threads and asyncio tasks apart.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -57,10 +58,9 @@ class RequestContext:
     def attributes(self) -> dict[str, object]:
         """The context as OTel semantic-convention attributes (unset facts left out)."""
         if self.refresh is not None:
-            try:
+            # A late fact is optional: the event still goes out without it.
+            with contextlib.suppress(Exception):
                 self.refresh(self)
-            except Exception:  # noqa: S110 - a late fact is optional; the event still goes out
-                pass
         pairs = (
             ("client.address", self.client_address),
             ("network.peer.address", self.peer_address),
