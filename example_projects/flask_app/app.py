@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from flask import Flask, abort, redirect, request, url_for
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -23,7 +24,6 @@ from flask_login import (
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import seclog_core
-from flask import Flask, abort, redirect, request, url_for
 from seclog_flask import SecLog
 
 seclog = SecLog()

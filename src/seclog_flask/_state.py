@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, current_app, has_app_context
+
 from seclog_core.context import RequestContext
 from seclog_core.pipeline import Pipeline
 

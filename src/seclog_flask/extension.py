@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+
 from seclog_core.pipeline import Pipeline, new_pipeline
 
 from . import hooks, integrations

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from flask import Flask, Response, current_app, request
 from flask.signals import got_request_exception, request_started
 
-from flask import Flask, Response, current_app, request
 from seclog_core._internal import report_failure
 from seclog_core.context import RequestContext, bind_request_context, reset_request_context
 from seclog_core.http import finish_request, report_exception, start_request

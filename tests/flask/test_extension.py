@@ -6,9 +6,9 @@ import importlib.util
 import sys
 
 import pytest
+from flask import Flask, abort
 
 import seclog_core
-from flask import Flask, abort
 from seclog_core import ConfigError
 from seclog_flask import SecLog, get_state
 from tests.flask.conftest import on_wire

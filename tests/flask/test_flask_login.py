@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
 from flask_login import (
     LoginManager,
@@ -17,7 +18,6 @@ from flask_login import (
 )
 
 import seclog_core
-from flask import Flask, request
 from seclog_flask import SecLog
 from tests.flask.conftest import assert_event, on_wire
 from tests.support.telemetry import Telemetry

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_security import Security, auth_required, hash_password
 from flask_security.signals import tf_disabled, tf_profile_changed
 
-from flask import Flask
 from seclog_flask import SecLog
 from tests.flask._memory_datastore import MemoryUserDatastore
 from tests.flask.conftest import assert_event

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from flask import Flask
 from seclog_flask import SecLog
 from seclog_flask.integrations.flask_wtf import csrf_reason
 from tests.flask.conftest import assert_event

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask, abort
 from werkzeug.exceptions import Forbidden
 
 import seclog_core
-from flask import Flask, abort
 from seclog_core.context import current_request_context
 from seclog_flask import SecLog
 from tests.flask.conftest import assert_event, on_wire

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app
+
 from seclog_core.context import RequestContext
 
 from .._events import emit_for_app

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, request, session
+
 from seclog_core.context import RequestContext
 
 from .._events import emit_for_app, request_context_for, set_user

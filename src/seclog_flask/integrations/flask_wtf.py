@@ -13,6 +13,7 @@ import inspect
 from typing import Any
 
 from flask import Response, current_app, g, request
+
 from seclog_core.context import RequestContext
 
 from .._events import emit_for_app
