@@ -6,11 +6,11 @@ reported through the manual API, as Flask-Login has no signal for it.
 
 from __future__ import annotations
 
+from flask import Flask, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 import seclog_core as seclog
-from flask import Flask, request
 from seclog_flask import SecLog
 
 from . import PASSWORD, USERNAME, boom_message
