@@ -10,6 +10,7 @@ never become "a second one".
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -18,6 +19,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 from opentelemetry import metrics, trace
@@ -135,6 +137,7 @@ class Providers:
 _lock = threading.Lock()
 _providers: Providers | None = None
 _warned_no_collector = False
+_exit_hook_registered = False
 
 
 def _app_has_logger_provider() -> bool:
@@ -212,12 +215,21 @@ def _wrap_durable(exporter: LogRecordExporter, settings: Settings) -> LogRecordP
 
 
 def _build(settings: Settings) -> Providers:
+    global _exit_hook_registered
+    if not _exit_hook_registered:
+        # One bounded exit hook instead of the SDK's per-provider ones, which block for
+        # the exporters' full retry window with the collector down or hung.
+        _exit_hook_registered = True
+        from .spool import prepare_bounded_exit
+
+        prepare_bounded_exit()
+        atexit.register(shutdown)
     resource = Resource.create()
     owned: list[object] = []
     if _app_has_logger_provider():
         logger_provider: LoggerProvider = _global_logger_provider()
     else:
-        sdk_logger_provider = SdkLoggerProvider(resource=resource, shutdown_on_exit=True)
+        sdk_logger_provider = SdkLoggerProvider(resource=resource, shutdown_on_exit=False)
         for processor in _log_processors(settings):
             sdk_logger_provider.add_log_record_processor(processor)
         logger_provider = sdk_logger_provider
@@ -225,7 +237,7 @@ def _build(settings: Settings) -> Providers:
     if _app_has_tracer_provider():
         tracer_provider = trace.get_tracer_provider()
     else:
-        sdk_tracer_provider = SdkTracerProvider(resource=resource, shutdown_on_exit=True)
+        sdk_tracer_provider = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
         if collector_configured():
             sdk_tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter()))
         tracer_provider = sdk_tracer_provider
@@ -237,7 +249,7 @@ def _build(settings: Settings) -> Providers:
         if collector_configured():
             readers.append(PeriodicExportingMetricReader(_metric_exporter()))
         sdk_meter_provider = SdkMeterProvider(
-            metric_readers=readers, resource=resource, shutdown_on_exit=True
+            metric_readers=readers, resource=resource, shutdown_on_exit=False
         )
         meter_provider = sdk_meter_provider
         owned.append(sdk_meter_provider)
@@ -290,15 +302,14 @@ def force_flush(timeout_millis: int = 2000) -> bool:
         providers = _providers
     if providers is None:
         return True
-    ok = True
-    for provider in providers.owned:
-        flush = getattr(provider, "force_flush", None)
-        if flush is not None:
-            try:
-                ok = bool(flush(timeout_millis)) and ok
-            except Exception:
-                ok = False
-    return ok
+    from .spool import run_bounded
+
+    # In parallel and abandoned at the deadline: the SDK's flushes ignore their timeout.
+    flushes = [getattr(p, "force_flush", None) for p in providers.owned]
+    return run_bounded(
+        [partial(flush, timeout_millis) for flush in flushes if flush is not None],
+        timeout_millis / 1000,
+    )
 
 
 def shutdown() -> None:
@@ -308,6 +319,9 @@ def shutdown() -> None:
         providers, _providers = _providers, None
     if providers is None:
         return
-    for provider in providers.owned:
-        with contextlib.suppress(Exception):  # shutting down must not raise into the app
-            provider.shutdown()  # type: ignore[attr-defined]
+    from .spool import run_bounded
+
+    # Bounded (about 2 s) with the collector dead or hung; undelivered security events
+    # are in the spool by then. Never raises into the app.
+    with contextlib.suppress(Exception):
+        run_bounded([p.shutdown for p in providers.owned], 2.0)  # type: ignore[attr-defined]

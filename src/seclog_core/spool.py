@@ -26,6 +26,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -41,7 +42,9 @@ __all__ = [
     "DurableLogProcessor",
     "Outcome",
     "default_spool_dir",
+    "prepare_bounded_exit",
     "resolve_spool_dir",
+    "run_bounded",
     "sender_for",
 ]
 
@@ -462,6 +465,80 @@ class DurableLogProcessor(LogRecordProcessor):
                 self._to_spool(count, payload)
             else:
                 self._count_loss("shutdown", count)
+
+
+class _Helpers:
+    """Daemon threads started ahead of time: at interpreter exit no new thread may start."""
+
+    def __init__(self, count: int) -> None:
+        import queue
+
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.count = count
+        for _ in range(count):
+            threading.Thread(target=self._serve, name="seclog-exit", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self.jobs.get()()
+
+
+_helpers: _Helpers | None = None
+
+
+def prepare_bounded_exit(helpers: int = 3) -> None:
+    """Start the helper threads :func:`run_bounded` uses at exit (and again in a fork child)."""
+    global _helpers
+    if _helpers is None or _helpers.count < helpers:
+        _helpers = _Helpers(helpers)
+        if hasattr(os, "register_at_fork") and not _prepared_fork[0]:
+            _prepared_fork[0] = True
+            os.register_at_fork(after_in_child=_reset_helpers_in_child)
+
+
+_prepared_fork = [False]
+
+
+def _reset_helpers_in_child() -> None:
+    global _helpers
+    if _helpers is not None:
+        _helpers = _Helpers(_helpers.count)
+
+
+def run_bounded(calls: Sequence[Callable[[], object]], timeout: float) -> bool:
+    """Run ``calls`` in parallel on daemon threads; True if all returned truthy within ``timeout``.
+
+    A call still running at the deadline is abandoned (its thread dies with the process).
+    """
+    results: list[bool] = []
+    done = threading.Condition()
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            outcome = call()
+            ok = outcome is None or bool(outcome)
+        except Exception:
+            ok = False
+        with done:
+            results.append(ok)
+            done.notify_all()
+
+    for call in calls:
+        try:
+            threading.Thread(target=run, args=(call,), daemon=True).start()
+        except RuntimeError:  # the interpreter is finalizing: hand it to a ready helper
+            if _helpers is not None:
+                _helpers.jobs.put(partial(run, call))
+            else:
+                run(call)
+    deadline = time.monotonic() + timeout
+    with done:
+        while len(results) < len(calls):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            done.wait(remaining)
+        return all(results)
 
 
 def _report_loss_event(reason: str, count: int) -> None:
