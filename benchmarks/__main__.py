@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._harness import Row, Settings, render_table
+from ._peers import adapt
 
 # In the order they run: cheap, in-process suites first, servers and floods last.
 SUITES = (
@@ -89,25 +90,37 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="CI-sized run (under 2 minutes)")
     parser.add_argument(
-        "--only", action="append", choices=SUITES, metavar="NAME",
+        "--only",
+        action="append",
+        choices=SUITES,
+        metavar="NAME",
         help=f"run only this suite (repeatable): {', '.join(SUITES)}",
     )
     args = parser.parse_args(argv)
     settings = Settings(quick=args.quick)
     rows: list[Row] = []
     notes: list[str] = []
+    texts: list[str] = []
     for name in args.only or SUITES:
         started = time.monotonic()
         try:
             module = importlib.import_module(f"benchmarks.bench_{name}")
         except ModuleNotFoundError as exc:
-            if exc.name and (exc.name == f"benchmarks.bench_{name}" or exc.name.startswith("seclog")):
+            if exc.name and (
+                exc.name == f"benchmarks.bench_{name}" or exc.name.startswith("seclog")
+            ):
                 notes.append(f"{name}: skipped ({exc.name} is not there yet)")
                 continue
             raise
         print(f"running {name} ...", file=sys.stderr, flush=True)
         try:
-            rows.extend(_as_rows(name, module.run(settings)))
+            if hasattr(module, "run"):
+                rows.extend(_as_rows(name, module.run(settings)))
+            else:  # another engineer's suite with its own entry point
+                extra, text = adapt(name, module, settings)
+                rows.extend(extra)
+                if text:
+                    texts.append(f"[{name}]\n{text}")
         except Exception as exc:  # one broken suite must not hide the others' numbers
             notes.append(f"{name}: FAILED ({type(exc).__name__}: {exc})")
             continue
@@ -116,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render_table(rows))
     print()
     print("peers: " + ", ".join(f"{p} {_version(p)}" for p in PEERS))
+    for text in texts:
+        print(text)
     print("suites: " + "; ".join(notes))
     failed = any("FAILED" in note for note in notes)
     return 1 if failed else 0

@@ -52,7 +52,8 @@ class Timings:
 
     def median_diff(self, name: str, base: str) -> float:
         # Paired by round: both variants saw the same noise, so their difference is steadier.
-        return statistics.median(a - b for a, b in zip(self.samples[name], self.samples[base]))
+        pairs = zip(self.samples[name], self.samples[base], strict=True)
+        return statistics.median(a - b for a, b in pairs)
 
 
 def interleave(
@@ -116,7 +117,9 @@ def overhead_rows(
         added = timings.median_diff(name, bare)
         added_by[name] = added
         ratio = (base + added) / base if base else float("nan")
-        rows.append(Row(suite, case, name, value, "µs/req", f"{ratio:.3f}x", note=f"+{added:.1f} µs"))
+        rows.append(
+            Row(suite, case, name, value, "µs/req", f"{ratio:.3f}x", note=f"+{added:.1f} µs")
+        )
     for row in rows:
         if row.variant != ours:
             continue
@@ -155,7 +158,8 @@ def render_table(rows: list[Row]) -> str:
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
 
     def line(cells: tuple[str, ...]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+        padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+        return "| " + " | ".join(padded) + " |"
 
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out.extend(line(cells) for cells in body)

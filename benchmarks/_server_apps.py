@@ -1,4 +1,4 @@
-"""The apps the server benchmark serves; ``BENCH_VARIANT`` = bare | seclog | otel picks the setup."""
+"""The apps the server benchmark serves; ``BENCH_VARIANT`` (bare, seclog, otel) picks the setup."""
 
 from __future__ import annotations
 

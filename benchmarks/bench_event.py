@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 
 from seclog_core import RequestContext, bind_request_context, reset_request_context

@@ -71,8 +71,13 @@ def run(settings: Settings) -> list[Row]:
                 target = f">= {RATE:,}/s, zero loss" if who == "seclog" else ""
                 rows.append(
                     Row(
-                        "export", f"paced {RATE:,}/s for {count:,}", who, rate, "events/s",
-                        target=target, verdict=("met" if ok else "NOT MET") if target else "",
+                        "export",
+                        f"paced {RATE:,}/s for {count:,}",
+                        who,
+                        rate,
+                        "events/s",
+                        target=target,
+                        verdict=("met" if ok else "NOT MET") if target else "",
                         note=f"{arrived:,} of {count:,} arrived",
                     )
                 )
@@ -80,7 +85,11 @@ def run(settings: Settings) -> list[Row]:
                 share = arrived / count
                 rows.append(
                     Row(
-                        "export", f"burst of {count:,}", who, arrived, "arrived",
+                        "export",
+                        f"burst of {count:,}",
+                        who,
+                        arrived,
+                        "arrived",
                         f"{share:.1%}",
                         "all arrive" if who == "seclog" else "",
                         ("met" if lost == 0 else "NOT MET") if who == "seclog" else "",

@@ -73,7 +73,12 @@ def run(settings: Settings) -> list[Row]:
 def _row(case: str, half: float, full: float, size: int, took: float, count: int) -> Row:
     holds = full <= half + _SLACK_MIB
     return Row(
-        "memory", case, "seclog", full, "MiB RSS growth",
-        target="cap holds (2nd half adds < 8 MiB)", verdict="met" if holds else "NOT MET",
+        "memory",
+        case,
+        "seclog",
+        full,
+        "MiB RSS growth",
+        target="cap holds (2nd half adds < 8 MiB)",
+        verdict="met" if holds else "NOT MET",
         note=f"{half:.1f} MiB at half-way; {size:,} keys held; {took / count * 1e6:.1f} µs/event",
     )

@@ -94,8 +94,6 @@ def run(settings: Settings) -> list[Row]:
             ("sentry EventScrubber", "key denylist only (incl. deepcopy it needs)"),
         ):
             seconds = timings.median(name) / 1e6
-            rows.append(
-                Row("redaction", label, name, megabytes / seconds, "MB/s", note=note)
-            )
+            rows.append(Row("redaction", label, name, megabytes / seconds, "MB/s", note=note))
         rows[-2].ratio = f"{rows[-2].value / rows[-1].value:.2f}x sentry"
     return rows

@@ -63,7 +63,9 @@ class _Worker:
             self.proc.wait()
 
 
-def _measure(framework: str, path: str, variants: tuple[str, ...], rounds: int, inner: int) -> Timings:
+def _measure(
+    framework: str, path: str, variants: tuple[str, ...], rounds: int, inner: int
+) -> Timings:
     workers = [_Worker(framework, v, path) for v in variants]
     try:
         for worker in workers:
@@ -93,8 +95,11 @@ def run(settings: Settings, frameworks: tuple[str, ...] | None = None) -> list[R
             if path == "ok":
                 wsgi = framework in ("django", "flask")
                 rows += overhead_rows(
-                    "requests", case, timings,
-                    max_ratio=1.05 if wsgi else None, peer_share=("otel", 0.03),
+                    "requests",
+                    case,
+                    timings,
+                    max_ratio=1.05 if wsgi else None,
+                    peer_share=("otel", 0.03),
                 )
             elif path == "login_fail":
                 rows += overhead_rows("requests", case, timings, max_ratio=1.10)

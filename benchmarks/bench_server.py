@@ -38,18 +38,39 @@ def _free_port() -> int:
 def _server(kind: str, variant: str, port: int) -> subprocess.Popen[bytes]:
     bindir = Path(sys.executable).parent
     if kind == "uvicorn":
-        argv = [str(bindir / "uvicorn"), "benchmarks._server_apps:starlette_app",
-                "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                "--log-level", "warning"]
+        argv = [
+            str(bindir / "uvicorn"),
+            "benchmarks._server_apps:starlette_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     else:
-        argv = [str(bindir / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
-                "--log-level", "warning", "benchmarks._server_apps:flask_app"]
-    env = {**os.environ, "BENCH_VARIANT": variant, "SECLOG_LOCAL_SINK": "none",
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
+        argv = [
+            str(bindir / "gunicorn"),
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "benchmarks._server_apps:flask_app",
+        ]
+    env = {
+        **os.environ,
+        "BENCH_VARIANT": variant,
+        "SECLOG_LOCAL_SINK": "none",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
+    }
     for name in [k for k in env if k.startswith("OTEL_EXPORTER_OTLP")]:
         env.pop(name)
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -72,7 +93,10 @@ def _load(url: str, seconds: int) -> float:
     if wrk:
         out = subprocess.run(
             [wrk, "-t1", "-c4", f"-d{seconds:g}s", url],
-            capture_output=True, text=True, timeout=seconds + 30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
         ).stdout
         match = re.search(r"Requests/sec:\s+([0-9.]+)", out)
         if match is None:
@@ -134,11 +158,17 @@ def run(settings: Settings) -> list[Row]:
         for variant in VARIANTS:
             value = statistics.median(samples[variant])
             # Paired by round, like the in-process suites.
-            ratio = statistics.median(a / b for a, b in zip(samples[variant], samples["bare"]))
+            pairs = zip(samples[variant], samples["bare"], strict=True)
+            ratio = statistics.median(a / b for a, b in pairs)
             mine = variant == "seclog"
             rows.append(
                 Row(
-                    "server", f"{label}, 200", variant, value, "req/s", f"{ratio:.3f}x",
+                    "server",
+                    f"{label}, 200",
+                    variant,
+                    value,
+                    "req/s",
+                    f"{ratio:.3f}x",
                     f">= {TARGET:.2f}x bare" if mine else "",
                     ("met" if ratio >= TARGET else "NOT MET") if mine else "",
                     f"wrk -c4, {rounds} x {seconds:g} s" if variant == "bare" else "",

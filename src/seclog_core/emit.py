@@ -65,9 +65,7 @@ class _EventCounts:
 # One counts table (and one instrument) per meter provider: emitters of several
 # pipelines that share a provider must not register "security.events" twice.
 _counts_lock = threading.Lock()
-_counts_by_provider: weakref.WeakKeyDictionary[object, _EventCounts] = (
-    weakref.WeakKeyDictionary()
-)
+_counts_by_provider: weakref.WeakKeyDictionary[object, _EventCounts] = weakref.WeakKeyDictionary()
 
 
 def _event_counts(meter_provider: object, meter: Meter) -> _EventCounts:

@@ -1,0 +1,52 @@
+"""Adapters for suites other engineers own, whose modules expose their own entry points.
+
+A module with ``run(settings)`` needs none. Otherwise: the detectors suite's
+``per_event_cost`` becomes table rows, and any other module's ``main()`` is run
+with its output captured and printed under the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from ._harness import Row, Settings
+
+__all__ = ["adapt"]
+
+ROOT = Path(__file__).resolve().parent.parent
+# Arguments that keep another suite's main() CI-sized.
+_ARGS = {"lint": [str(ROOT / "src")], "integrity": []}
+
+
+def _detectors(module: ModuleType, settings: Settings) -> list[Row]:
+    costs: dict[str, float] = module.per_event_cost(
+        settings.rounds(15, 5), settings.rounds(2000, 500)
+    )
+    base = costs.get("pipeline, detectors off")
+    rows = []
+    for label, micros in costs.items():
+        ratio = f"{micros / base:.2f}x" if base else ""
+        rows.append(Row("detectors", "one failed login", label, micros, "µs/event", ratio))
+    return rows
+
+
+def adapt(name: str, module: ModuleType, settings: Settings) -> tuple[list[Row], str]:
+    """Rows for the table and any free text the suite printed."""
+    if name == "detectors" and hasattr(module, "per_event_cost"):
+        return _detectors(module, settings), ""
+    main = getattr(module, "main", None)
+    if main is None:
+        raise RuntimeError(f"bench_{name} has neither run(settings) nor main()")
+    argv = sys.argv
+    sys.argv = [f"bench_{name}.py", *_ARGS.get(name, [])]
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            main()
+    finally:
+        sys.argv = argv
+    return [], out.getvalue().strip()
