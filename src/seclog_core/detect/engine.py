@@ -24,6 +24,7 @@ __all__ = ["DetectorEngine"]
 
 # The failed-login window also answers "how many retries before this success?".
 _RETRY_CAP = 100
+_TOOL_CACHE_SIZE = 1024
 _IDENTITY = ("user.name", "client.address")
 _AUTHZ = frozenset({"authz_fail", "malicious_direct_reference"})
 
@@ -68,6 +69,8 @@ class DetectorEngine:
         self.backend = backend
         self.clock = clock
         self._tools = attack_tool_pattern()
+        # User agents repeat across requests: remember each verdict (bounded).
+        self._tool_cache: dict[str, str | None] = {}
         policies = pipeline.settings.field_policies
         # Fields whose logged value can be passed on as is; pseudonymized ones are
         # already hashed in what detectors see and must not be hashed twice.
@@ -163,8 +166,15 @@ class DetectorEngine:
             return None
         if not self.rules["attack_tool"].enabled:
             return None
+        cache = self._tool_cache
+        if user_agent in cache:
+            return cache[user_agent]
         match = self._tools.search(user_agent)
-        return match.group(0).lower() if match else None
+        found = match.group(0).lower() if match else None
+        if len(cache) >= _TOOL_CACHE_SIZE:
+            cache.clear()  # attacker-chosen user agents must not grow memory
+        cache[user_agent] = found
+        return found
 
     def _tool_pending(
         self, client: str, identity: dict[str, AttributeValue], tool: str
