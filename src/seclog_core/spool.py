@@ -310,7 +310,8 @@ class DurableLogProcessor(LogRecordProcessor):
             self._to_spool(count, payload)
         else:
             self._down()
-            self._count_loss("collector_unreachable", count)
+            unwritable = self._spool_dir is not None
+            self._count_loss("spool_unwritable" if unwritable else "collector_unreachable", count)
 
     def _timeout(self) -> float:
         if self._closing:
@@ -359,6 +360,17 @@ class DurableLogProcessor(LogRecordProcessor):
             if self._backlog or scan_due:
                 self._last_scan = now
                 self._replay(spool)
+        if (
+            self._failures
+            and not self._backlog
+            and time.monotonic() >= self._retry_at
+            and self._lost
+        ):
+            # Nothing to replay but a loss to report: probe with an empty request.
+            if self._send(b"", self._send_timeout) is Outcome.OK:
+                self._up()
+            else:
+                self._down()
         if self._failures == 0 and not self._backlog:
             self._flush_loss_report()
 

@@ -45,7 +45,7 @@ class RestartableReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path.endswith("/v1/logs"):
                     receiver._take(ExportLogsServiceRequest.FromString(body))
