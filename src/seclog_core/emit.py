@@ -136,14 +136,20 @@ class Emitter:
             span.add_event(event.name, event.attributes, event.timestamp_ns)
             write_log()
         elif self._own_spans:
-            with self._tracer.start_as_current_span(
+            # start_span + attach: what start_as_current_span does, minus its wrappers.
+            own = self._tracer.start_span(
                 event.name,
                 kind=SpanKind.INTERNAL,
                 start_time=event.timestamp_ns,
                 attributes={"security.event": event.type.name},
-            ) as own:
+            )
+            token = otel_context.attach(trace.set_span_in_context(own))
+            try:
                 own.add_event(event.name, event.attributes, event.timestamp_ns)
                 write_log()
+            finally:
+                otel_context.detach(token)
+                own.end()
         else:
             write_log()
         self._counter.add(event.type.name, event.outcome)
