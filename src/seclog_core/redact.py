@@ -269,8 +269,17 @@ def _key_value(is_sensitive: Callable[[str], bool]) -> Callable[[re.Match[str]],
     def replace(match: re.Match[str]) -> str | None:
         value = match.group("val")
         # Text after an earlier "[REDACTED]" is escape debris ("\\n"), not a new secret.
-        if value.lstrip("\"'").startswith(REDACTED) or not is_sensitive(match.group("key")):
+        if value.lstrip("\"'").startswith(REDACTED):
             return None
+        if not is_sensitive(match.group("key")):
+            # "query=password=S": the value holds a pair of its own; scan it too, or the
+            # outer match would swallow the inner secret unchecked.
+            if "=" not in value and ":" not in value:
+                return None
+            inner = _KEY_VALUE_REGEX.sub(lambda m: replace(m) or m.group(), value)
+            if inner == value:
+                return None
+            return match.group()[: match.start("val") - match.start()] + inner
         quote = value[0] if value[0] in "\"'" else ""
         if len(value) == 2 * len(quote):  # an empty quoted value hides nothing
             return None
@@ -281,6 +290,7 @@ def _key_value(is_sensitive: Callable[[str], bool]) -> Callable[[re.Match[str]],
 
 
 _PROSE_PUNCTUATION = ".,;:!?()\"'"
+_UNNAMED_ATTRIBUTE = "security.unnamed_attribute"
 
 
 def _password_phrase(match: re.Match[str]) -> str | None:
@@ -562,7 +572,9 @@ class Redactor:
             if clean is not None and type(value) is str and (raw_key, value) in clean:
                 out[raw_key] = value  # this exact pair came out unchanged before
                 continue
-            key = sanitize_text(safe_str(raw_key), 256)
+            # OpenTelemetry drops (and warns about) an empty name: keep the value under a
+            # name of ours instead of losing it.
+            key = sanitize_text(safe_str(raw_key), 256) or _UNNAMED_ATTRIBUTE
             try:
                 policy = self._policies.get(key)
                 if policy == "omit":

@@ -401,3 +401,16 @@ def test_sensitive_key_cache_is_bounded(redactor: Redactor) -> None:
     for i in range(20_000):
         redactor.is_sensitive_key(f"name{i}")
     assert len(redactor._keys._cache) <= 4096
+
+
+def test_a_secret_pair_inside_another_pairs_value_is_still_found() -> None:
+    """`query=password=S` cannot hide the password behind a harmless outer key."""
+    redactor = Redactor()
+    assert redactor.scrub_text("query=password=S3cr3t&x=1") == "query=password=[REDACTED]&x=1"
+    assert redactor.scrub_text("q: password=S3cr3t&x=1") == "q: password=[REDACTED]&x=1"
+    assert redactor.scrub_text("a=b c=d") == "a=b c=d"
+
+
+def test_an_empty_attribute_name_keeps_its_value_under_a_name_of_ours() -> None:
+    """OpenTelemetry drops empty names; seclog renames them so nothing is lost."""
+    assert Redactor().redact_attributes({"": "v"}) == {"security.unnamed_attribute": "v"}
