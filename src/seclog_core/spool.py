@@ -201,6 +201,7 @@ class DurableLogProcessor(LogRecordProcessor):
         self._deadline = 0.0
         self._spool: Spool | None = None
         self._spool_error_reported = False
+        self._degraded_reported = False
         if self._spool_dir is not None:
             self._open_spool()
 
@@ -326,6 +327,20 @@ class DurableLogProcessor(LogRecordProcessor):
         self._retry_at = 0.0
 
     def _down(self) -> None:
+        if not self._degraded_reported and not self._spool_error_reported:
+            # Said once per process: an operator must learn that delivery degraded,
+            # but a long outage must not flood the app's own logs.
+            self._degraded_reported = True
+            where = (
+                f"are kept in the spool at {self._spool_dir} and replayed when it answers"
+                if self._spool is not None
+                else "cannot be kept (no spool) and are counted as lost and reported"
+            )
+            logger.warning(
+                "seclog: the collector at %s is not accepting security events; they %s",
+                getattr(self._exporter, "_endpoint", "the configured endpoint"),
+                where,
+            )
         self._failures += 1
         self._retry_at = time.monotonic() + min(0.25 * 2 ** min(self._failures, 5), 5.0)
 
