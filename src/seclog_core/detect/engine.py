@@ -25,7 +25,7 @@ __all__ = ["DetectorEngine"]
 # The failed-login window also answers "how many retries before this success?".
 _RETRY_CAP = 100
 _TOOL_CACHE_SIZE = 1024
-_IDENTITY = ("user.name", "client.address")
+_IDENTITY = ("user.name", "user.id", "client.address")
 _AUTHZ = frozenset({"authz_fail", "malicious_direct_reference"})
 
 _REASONS: Mapping[str, str] = {
@@ -120,6 +120,10 @@ class DetectorEngine:
             identity["user.name"] = user
         if client:
             identity["client.address"] = client
+        # The id the app reported with the event (manual API) travels with what it derives.
+        user_id = _text(attrs.get("user.id"))
+        if user_id:
+            identity["user.id"] = user_id
         rules = self.rules
         pending: list[_Pending] = []
         if name == "authn_login_fail":

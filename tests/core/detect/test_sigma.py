@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib.resources import files
@@ -83,9 +84,16 @@ def test_rules_convert_to_splunk_esql_and_lucene(rule):
         assert "security.event" in SplunkBackend().convert(SigmaCollection.from_yaml(text))[0]
 
 
+def _next_millisecond() -> None:
+    # The SQLite backend orders events by millisecond: a success in the same millisecond
+    # as the failure before it would not count as "after" it.
+    time.sleep(0.003)
+
+
 def _drive_attack(app: App) -> None:
     for _ in range(12):
         app.login("alice", client="203.0.113.5")
+    _next_millisecond()
     app.login("alice", "right", client="203.0.113.5")
     for i in range(15):
         app.login(f"victim{i}", client="198.51.100.7")
@@ -102,6 +110,7 @@ def _drive_attack(app: App) -> None:
 def _drive_benign(app: App) -> None:
     app.login("bob", client="192.0.2.200")
     app.login("bob", client="192.0.2.200")
+    _next_millisecond()
     app.login("bob", "right", client="192.0.2.200")
     for path in ["/", "/about", "/old", "/gone", "/favicon.ico"]:
         app.get(path, client="66.249.66.1", user_agent="Googlebot/2.1")
