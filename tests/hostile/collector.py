@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tests.support.otlp import Collected, free_port
 
-_PARSERS = {
+_PARSERS: dict[str, tuple[Any, str]] = {
     "/v1/logs": (ExportLogsServiceRequest, "handle_logs"),
     "/v1/traces": (ExportTraceServiceRequest, "handle_trace"),
     "/v1/metrics": (ExportMetricsServiceRequest, "handle_metrics"),

@@ -12,7 +12,7 @@ event, so no input forged a second record.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +42,7 @@ INJECTED = (
 
 
 def http(
-    method: str, target: str, headers: list[tuple[str, bytes]] = (), body: bytes = b""
+    method: str, target: str, headers: Sequence[tuple[str, bytes]] = (), body: bytes = b""
 ) -> Callable[[int], bytes]:
     def build(port: int) -> bytes:
         lines = [f"{method} {target} HTTP/1.1".encode("utf-8", "surrogateescape")]

@@ -9,7 +9,6 @@ reported defect it stands for).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -109,12 +108,6 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str], tuple[dict[str, Any], str]] = {
         {"remove_names": {"http.route"}},
         "the forged header is reported at request start, before Starlette routes the request",
     ),
-    ("fastapi", "login_ok", "security.authn_login_successafterfail"): (
-        {"remove_names": {"user.id"}},
-        "DEFECT (reported): seclog.login_succeeded(user_id=...) from an ASGI app does not "
-        "bind the user to the request context, so the derived event loses user.id; see "
-        "test_derived_event_keeps_the_user_id_the_app_reported",
-    ),
 }
 
 
@@ -146,7 +139,7 @@ def expected_statuses(kind: str) -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def streams(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def streams(receiver: Receiver, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Run the scenario through all three servers at once; collect each one's stream."""
     workdir = tmp_path_factory.mktemp("parity")
 
@@ -216,12 +209,6 @@ def test_each_stream_is_sequenced_without_gaps(streams: Any, kind: str) -> None:
     assert sequence == list(range(sequence[0], sequence[0] + len(sequence)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the success_after_fail detector takes user.id from the request context "
-    "only; login_succeeded(user_id=...) through the manual API (FastAPI) does not bind it, "
-    "so authn_login_successafterfail loses the user.id the app reported",
-)
 def test_derived_event_keeps_the_user_id_the_app_reported(streams: Any) -> None:
     """A derived success-after-failures event names the same user id as the login it follows."""
     _, by_kind = streams
