@@ -56,6 +56,7 @@ def test_fuzz_targets_short_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 @long_only
 def test_fuzz_targets_long_run(tmp_path: Path) -> None:
     """Ten minutes per target of coverage-guided fuzzing finds no input that breaks a promise."""
