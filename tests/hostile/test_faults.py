@@ -218,6 +218,10 @@ def test_app_answers_normally_with_unchanged_latency(
     """Under the fault every request gets its normal answer, as fast as with a healthy collector."""
     healthy, faulted = faults("healthy"), faults(name)
     assert faulted.run.statuses == {"login": {401}, "private": {401}, "index": {200}}
+    print(  # the README's measured results come from `pytest -s`
+        f"{name}: p50 {faulted.run.p50 * 1000:.1f} ms, p99 {faulted.run.p99 * 1000:.1f} ms "
+        f"(healthy {healthy.run.p50 * 1000:.1f} / {healthy.run.p99 * 1000:.1f} ms)"
+    )
     slower = within_noise(faulted.run, healthy.run)
     assert slower is None, f"{name}: {slower}"
 
