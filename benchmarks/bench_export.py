@@ -43,7 +43,7 @@ def run(settings: Settings) -> list[Row]:
     from tests.support.otlp import otlp_receiver
 
     rows: list[Row] = []
-    paced = RATE * settings.rounds(5, 2)
+    paced = RATE * settings.rounds(5, 1)
     with otlp_receiver() as receiver:
         env = {**os.environ, **receiver.env("grpc"), "PYTHONPATH": str(ROOT / "src")}
         env.pop("OTEL_BLRP_SCHEDULE_DELAY", None)  # each sender keeps its own defaults
