@@ -88,7 +88,9 @@ def _machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="CI-sized run (under 2 minutes)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="CI-sized run (under 2 minutes)")
+    size.add_argument("--full", action="store_true", help="the full run (the default; ~10 min)")
     parser.add_argument(
         "--only",
         action="append",
