@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol
 
 __all__ = ["DEFAULT_MAX_KEYS", "Hit", "HitResult", "MemoryState", "StateBackend"]
 
 DEFAULT_MAX_KEYS = 10_000
-_V = TypeVar("_V")
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+# Named tuples, not frozen dataclasses: a failed login builds three of each on the
+# request thread, and a frozen dataclass pays an object.__setattr__ per field.
+class Hit(NamedTuple):
     """One observation for one rule: count it (``member`` None) or add ``member`` to a set."""
 
     bucket: str
@@ -34,7 +34,7 @@ class Hit:
     member: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, for the same reason; nothing mutates it
 class HitResult:
     count: int  # hits (or distinct members) inside the window, at most ``cap``
     fired: bool  # threshold reached and the cooldown was free: alert now
@@ -81,38 +81,49 @@ class MemoryState:
                 + len(self._cooldowns)
             )
 
-    def _lru(
-        self, tables: dict[str, OrderedDict[str, _V]], hit: Hit, empty: Callable[[], _V]
-    ) -> _V:
-        table = tables.get(hit.bucket)
-        if table is None:
-            table = tables[hit.bucket] = OrderedDict()
-        entry = table.get(hit.key)
-        if entry is None:
-            entry = table[hit.key] = empty()
-            if len(table) > self.max_keys:
-                table.popitem(last=False)
-        else:
-            table.move_to_end(hit.key)
-        return entry
-
     def _hit(self, hit: Hit, now: float) -> HitResult:
+        # Inlined LRU lookups: this runs up to three times per failed login.
+        bucket, key = hit.bucket, hit.key
         horizon = now - hit.window
         if hit.member is None:
-            times: deque[float] = self._lru(self._counts, hit, deque)
+            table = self._counts.get(bucket)
+            if table is None:
+                table = self._counts[bucket] = OrderedDict()
+            times = table.get(key)
+            if times is None:
+                times = table[key] = deque()
+                if len(table) > self.max_keys:
+                    table.popitem(last=False)
+            else:
+                table.move_to_end(key)
             times.append(now)
-            while times and (times[0] <= horizon or len(times) > hit.cap):
+            cap = hit.cap
+            while times and (times[0] <= horizon or len(times) > cap):
                 times.popleft()
             count = len(times)
         else:
-            members: dict[str, float] = self._lru(self._sets, hit, dict)
-            members.pop(hit.member, None)
-            members[hit.member] = now  # re-insert: dict order is oldest-seen first
-            for member, seen in list(members.items()):
-                if seen > horizon and len(members) <= hit.cap:
+            sets = self._sets.get(bucket)
+            if sets is None:
+                sets = self._sets[bucket] = OrderedDict()
+            members = sets.get(key)
+            if members is None:
+                members = sets[key] = {}
+                if len(sets) > self.max_keys:
+                    sets.popitem(last=False)
+            else:
+                sets.move_to_end(key)
+            member = hit.member
+            members.pop(member, None)
+            members[member] = now  # re-insert: dict order is oldest-seen first
+            cap = hit.cap
+            while members:
+                oldest = next(iter(members))
+                if members[oldest] > horizon and len(members) <= cap:
                     break
-                del members[member]
+                del members[oldest]
             count = len(members)
+        if hit.threshold <= 0 or count < hit.threshold:
+            return HitResult(count, False)
         return HitResult(count, self._claim(hit, now, count))
 
     def _claim(self, hit: Hit, now: float, count: int) -> bool:
