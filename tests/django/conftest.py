@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import django
 import pytest
 from django.conf import settings
 
-import django
 from seclog_core.testing import CapturedEvents, capture_security_events
 from tests.django import settings as test_settings
 from tests.support.telemetry import Telemetry, in_memory_telemetry

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import django
 from asgiref.sync import sync_to_async
 from django.contrib import auth
 from django.contrib.auth.decorators import permission_required
@@ -17,8 +18,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-import django
 
 NEW_ASYNC_AUTH = django.VERSION >= (5, 0)  # alogin/aauthenticate/alogout arrived in 5.0
 

@@ -180,9 +180,8 @@ def _check_django(report: CheckReport, settings_module: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     sys.path.insert(0, os.getcwd())
     try:
-        from django.conf import settings
-
         import django
+        from django.conf import settings
 
         django.setup()
     except ImportError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+
 from seclog_flask import SecLog
 
 
