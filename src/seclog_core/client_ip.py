@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from python_ipware.modern.parsers import parse_ip, split_proxy_chain
 
-__all__ = ["ClientAddress", "TrustedProxies", "resolve_client_address"]
+__all__ = ["CANONICAL_IPV4", "ClientAddress", "TrustedProxies", "resolve_client_address"]
 
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -24,7 +24,7 @@ _Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 _MAX_HEADER = 4096
 # A dotted quad exactly as ipaddress would print it (no leading zeros, each part <= 255).
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def resolve_client_address(
     With networks, hops are trusted while they fall inside one of them.
     """
     raw = _header(headers, "forwarded") or _header(headers, "x-forwarded-for")
-    if raw is None and peer and _CANONICAL_IPV4.fullmatch(peer) is not None:
+    if raw is None and peer and CANONICAL_IPV4.fullmatch(peer) is not None:
         return ClientAddress(peer, peer)  # the common case: already canonical, nothing to parse
     peer_ip = parse_ip(peer) if peer else None
     peer_text = str(peer_ip) if peer_ip is not None else None

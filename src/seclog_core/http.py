@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 from ._internal import logger, report_failure
 from ._text import sanitize_text
-from .client_ip import resolve_client_address
+from .client_ip import CANONICAL_IPV4, resolve_client_address
 from .context import RequestContext
 from .pipeline import Pipeline, get_pipeline
 
@@ -47,6 +47,8 @@ _EXPLAINS = {
     },
     429: {"excess_rate_limit_exceeded", "authn_login_lock"},
 }
+# A dotted-quad peer in canonical form needs no parsing (the common case).
+_is_canonical = CANONICAL_IPV4.fullmatch
 _SPOOF_WINDOW = 60.0
 _SPOOF_KEYS = 10_000
 
@@ -75,20 +77,37 @@ def start_request(
 
     Never raises: a failure yields a context with what could be read.
     """
-    pipe = pipeline if pipeline is not None else get_pipeline()
+    # Positional (in RequestContext field order): this runs on every request, so it is lean.
     ctx = RequestContext(
-        peer_address=peer,
-        client_address=peer,
-        method=_short(method, 32),
-        path=_short(path, 2048),
-        user_agent=_short(user_agent, 512),
-        request_id=_short(request_id, 128),
-        scheme=_short(scheme, 16),
-        server_address=_short(server_address, 256),
-        route=_short(route, 512),
-        pipeline=pipeline,
+        peer,
+        peer,
+        method,
+        path,
+        route,
+        scheme,
+        server_address,
+        user_agent,
+        request_id,
+        None,
+        None,
+        None,
+        set(),
+        pipeline,
     )
+    if (
+        (path is not None and len(path) > 2048)
+        or (user_agent is not None and len(user_agent) > 512)
+        or (method is not None and len(method) > 32)
+        or (request_id is not None and len(request_id) > 128)
+        or (server_address is not None and len(server_address) > 256)
+        or (route is not None and len(route) > 512)
+        or (scheme is not None and len(scheme) > 16)
+    ):
+        _clip(ctx)
     try:
+        if not forwarded and not x_forwarded_for and peer and _is_canonical(peer) is not None:
+            return ctx  # the common case: nothing to resolve, nothing to report
+        pipe = pipeline if pipeline is not None else get_pipeline()
         headers: dict[str, str] = {}
         if forwarded:
             headers["forwarded"] = forwarded
@@ -105,6 +124,17 @@ def start_request(
     except Exception as exc:
         report_failure("http.start_request", exc)
     return ctx
+
+
+def _clip(ctx: RequestContext) -> None:
+    """Bound what a client controls, so one request cannot bloat every event it causes."""
+    ctx.method = _short(ctx.method, 32)
+    ctx.path = _short(ctx.path, 2048)
+    ctx.user_agent = _short(ctx.user_agent, 512)
+    ctx.request_id = _short(ctx.request_id, 128)
+    ctx.scheme = _short(ctx.scheme, 16)
+    ctx.server_address = _short(ctx.server_address, 256)
+    ctx.route = _short(ctx.route, 512)
 
 
 def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: str) -> None:
