@@ -62,7 +62,7 @@ class SecLog:
         )
         state.integrations = integrations.install(state)
         app.extensions[EXTENSION_KEY] = state
-        hooks.install(app)
+        hooks.install(app, state)
 
     def get_pipeline(self, app: Flask | None = None) -> Pipeline:
         """The pipeline of ``app`` (default: the current app)."""

@@ -1,23 +1,24 @@
 """Request hooks: bind the request's context at start, report its outcome at the end.
 
-``request_started`` (before any ``before_request`` function, so events from
-other extensions' hooks are enriched too) binds the context; ``after_request``
-lets integrations read the response, then hands the status to
+A thin wrapper around ``app.wsgi_app`` (the WSGI-middleware pattern Flask
+documents) binds a context built from the WSGI environ before Flask runs
+anything, so events from every other extension's hooks are enriched; the route
+and the user are read only when an event needs them. ``after_request`` lets
+integrations read the response, then hands the status to
 :func:`seclog_core.http.finish_request`; ``got_request_exception`` reports
-unhandled exceptions; ``teardown_request`` covers what never reached
-``after_request`` and unbinds. No Flask class is patched.
+unhandled exceptions; the wrapper covers what never reached ``after_request``
+and unbinds. No Flask class is patched.
 """
 
 from __future__ import annotations
 
 import threading
-from contextvars import Token
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from flask import Flask, Response, current_app, request
-from flask.signals import got_request_exception, request_started
+from flask import Flask, Response, has_request_context, request
+from flask.signals import got_request_exception
 
 from seclog_core._internal import report_failure
 from seclog_core.context import RequestContext, bind_request_context, reset_request_context
@@ -29,37 +30,34 @@ from ._state import SecLogState, state_of
 __all__ = ["current_context", "install"]
 
 _ENVIRON_KEY = "seclog.request"
+# An exception got_request_exception saw, for the wrapper if after_request never runs.
+_EXCEPTION_KEY = "seclog.exception"
 _connect_lock = threading.Lock()
 _connected = False
 
-
-@dataclass
-class _Tracked:
-    """One request as seclog follows it (kept in the WSGI environ: per request, never shared)."""
-
-    ctx: RequestContext
-    token: Token[RequestContext | None]
-    state: SecLogState
-    exception: BaseException | None = None
-    finished: bool = False
+_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def install(app: Flask) -> None:
+def install(app: Flask, state: SecLogState) -> None:
     """Hook ``app``'s requests (signal receivers are shared by all apps and connected once)."""
     global _connected
     with _connect_lock:
         if not _connected:
-            request_started.connect(_on_request_started, weak=False)
             got_request_exception.connect(_on_exception, weak=False)
             _connected = True
-    app.after_request(_after_request)
-    app.teardown_request(_teardown_request)
+    hooks = _AppHooks(app.wsgi_app, state)
+    app.wsgi_app = hooks  # type: ignore[method-assign]
+    app.after_request(hooks._after_request)
 
 
 def current_context() -> RequestContext | None:
     """The seclog context of the running Flask request, if seclog follows it."""
-    tracked = request.environ.get(_ENVIRON_KEY)
-    return tracked.ctx if isinstance(tracked, _Tracked) else None
+    ctx = request.environ.get(_ENVIRON_KEY)
+    if not isinstance(ctx, RequestContext):
+        return None
+    if ctx.refresh is not None:
+        ctx.refresh(ctx)
+    return ctx
 
 
 def _server_address(host: str) -> str:
@@ -68,38 +66,51 @@ def _server_address(host: str) -> str:
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
-def _begin(state: SecLogState) -> _Tracked:
-    environ = request.environ
+def _path(environ: dict[str, Any]) -> str:
+    # As werkzeug reads it: PATH_INFO is latin-1 text carrying UTF-8 bytes.
+    raw = environ.get("PATH_INFO") or ""
+    if not raw.isascii():
+        raw = raw.encode("latin-1").decode("utf-8", "replace")
+    return raw if raw[:1] == "/" and raw[1:2] != "/" else "/" + raw.lstrip("/")
+
+
+def _request_id_key(state: SecLogState) -> str:
+    return "HTTP_" + state.request_id_header.upper().replace("-", "_")
+
+
+def _new_context(
+    environ: dict[str, Any],
+    state: SecLogState,
+    request_id_key: str,
+    refresh: Callable[[RequestContext], None],
+) -> RequestContext:
+    """A context from the raw environ: no Flask object is built or touched."""
     # Behind werkzeug's ProxyFix, trust decisions stay seclog's: use the original peer.
-    original = environ.get("werkzeug.proxy_fix.orig") or {}
-    headers = request.headers
-    rule = request.url_rule
+    original = environ.get("werkzeug.proxy_fix.orig") or environ
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
+    method = environ.get("REQUEST_METHOD") or "GET"
     ctx = start_request(
-        method=request.method,
-        path=request.path,
+        method=method if method.isupper() else method.upper(),
+        path=_path(environ),
         peer=original.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR"),
-        forwarded=headers.get("Forwarded"),
-        x_forwarded_for=headers.get("X-Forwarded-For"),
-        user_agent=headers.get("User-Agent"),
-        request_id=headers.get(state.request_id_header),
-        scheme=original.get("wsgi.url_scheme") or request.scheme,
-        server_address=_server_address(request.host),
-        route=rule.rule if rule is not None else None,
+        forwarded=environ.get("HTTP_FORWARDED"),
+        x_forwarded_for=environ.get("HTTP_X_FORWARDED_FOR"),
+        user_agent=environ.get("HTTP_USER_AGENT"),
+        request_id=environ.get(request_id_key),
+        scheme=original.get("wsgi.url_scheme") or environ.get("wsgi.url_scheme"),
+        server_address=_server_address(host) if host else None,
         pipeline=state.pipeline,
     )
-    ctx.refresh = partial(_refresh_user, state)
-    tracked = _Tracked(ctx, bind_request_context(ctx), state)
-    environ[_ENVIRON_KEY] = tracked
-    return tracked
+    ctx.refresh = refresh
+    return ctx
 
 
-def _tracked(state: SecLogState) -> _Tracked:
-    tracked = request.environ.get(_ENVIRON_KEY)
-    return tracked if isinstance(tracked, _Tracked) else _begin(state)
-
-
-def _refresh_user(state: SecLogState, ctx: RequestContext) -> None:
-    """Fill in the user the app has loaded by now; never loads one (no query, no signal)."""
+def _refresh(state: SecLogState, ctx: RequestContext) -> None:
+    """Fill in the route and the user the app has loaded by now; never loads one."""
+    if ctx.route is None and has_request_context() and request.environ.get(_ENVIRON_KEY) is ctx:
+        rule = request.url_rule
+        if rule is not None:
+            ctx.route = rule.rule[:512]
     if ctx.user_id is not None:
         return
     for source in state.user_sources:
@@ -110,14 +121,83 @@ def _refresh_user(state: SecLogState, ctx: RequestContext) -> None:
                 return
 
 
-def _on_request_started(sender: Any, **_: Any) -> None:
-    state = state_of(sender)
-    if state is None or _ENVIRON_KEY in request.environ:
-        return
-    try:
-        _begin(state)
-    except Exception as exc:
-        report_failure("flask.request_started", exc)
+class _AppHooks:
+    """Wraps one app's WSGI callable and holds its state, so no hook looks anything up."""
+
+    def __init__(self, wsgi_app: _WSGIApp, state: SecLogState) -> None:
+        self.wsgi_app = wsgi_app
+        self.state = state
+        self.request_id_key = _request_id_key(state)
+        self.refresh = partial(_refresh, state)  # one for every request, not one each
+
+    def __getattr__(self, name: str) -> Any:
+        # Other middleware may read attributes of the callable it wraps.
+        return getattr(self.wsgi_app, name)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if _ENVIRON_KEY in environ:  # an outer seclog app dispatched here: it follows the request
+            return self.wsgi_app(environ, start_response)
+        try:
+            ctx = _new_context(environ, self.state, self.request_id_key, self.refresh)
+            environ[_ENVIRON_KEY] = ctx
+            token = bind_request_context(ctx)
+        except Exception as exc:
+            report_failure("flask.request_started", exc)
+            return self.wsgi_app(environ, start_response)
+        try:
+            result = self.wsgi_app(environ, start_response)
+        except BaseException as exc:
+            # after_request never ran: the exception propagated (testing/debug).
+            if ctx.status_code is None:
+                self._finish_unfinished(environ, ctx, exc if isinstance(exc, Exception) else None)
+            raise
+        else:
+            if ctx.status_code is None:  # after_request never ran
+                self._finish_unfinished(environ, ctx, None)
+        finally:
+            environ.pop(_ENVIRON_KEY, None)
+            reset_request_context(token)
+        return result
+
+    @staticmethod
+    def _finish_unfinished(
+        environ: dict[str, Any], ctx: RequestContext, error: BaseException | None
+    ) -> None:
+        try:
+            exception = error if error is not None else environ.pop(_EXCEPTION_KEY, None)
+            finish_request(ctx, 500 if exception else None, exception=exception)
+        except Exception as exc:
+            report_failure("flask.teardown_request", exc)
+
+    def _after_request(self, response: Response) -> Response:
+        try:
+            current = request._get_current_object()  # type: ignore[attr-defined]
+            environ = current.environ
+            ctx = environ.get(_ENVIRON_KEY)
+            if not isinstance(ctx, RequestContext):
+                # A request that bypassed wsgi_app (test_request_context): report it unbound.
+                ctx = _new_context(environ, self.state, self.request_id_key, self.refresh)
+            rule = current.url_rule
+            if rule is not None and ctx.route is None:
+                ctx.route = rule.rule[:512]
+            state = self.state
+            for inspect in state.response_inspectors:
+                try:
+                    inspect(response, ctx, state)
+                except Exception as exc:
+                    report_failure("flask.response_inspector", exc)
+            finish_request(ctx, response.status_code, exception=environ.pop(_EXCEPTION_KEY, None))
+        except Exception as exc:
+            report_failure("flask.after_request", exc)
+        return response
+
+
+def _context(state: SecLogState) -> RequestContext:
+    environ = request.environ
+    ctx = environ.get(_ENVIRON_KEY)
+    if isinstance(ctx, RequestContext):
+        return ctx
+    return _new_context(environ, state, _request_id_key(state), partial(_refresh, state))
 
 
 def _on_exception(sender: Any, exception: BaseException | None = None, **_: Any) -> None:
@@ -125,41 +205,7 @@ def _on_exception(sender: Any, exception: BaseException | None = None, **_: Any)
     if state is None or exception is None:
         return
     try:
-        tracked = _tracked(state)
-        tracked.exception = exception
-        report_exception(tracked.ctx, exception)
+        request.environ[_EXCEPTION_KEY] = exception
+        report_exception(_context(state), exception)
     except Exception as exc:
         report_failure("flask.got_request_exception", exc)
-
-
-def _after_request(response: Response) -> Response:
-    state = state_of(current_app)
-    if state is None:
-        return response
-    try:
-        tracked = _tracked(state)
-        for inspect in list(state.response_inspectors):
-            try:
-                inspect(response, tracked.ctx, state)
-            except Exception as exc:
-                report_failure("flask.response_inspector", exc)
-        finish_request(tracked.ctx, response.status_code, exception=tracked.exception)
-        tracked.finished = True
-    except Exception as exc:
-        report_failure("flask.after_request", exc)
-    return response
-
-
-def _teardown_request(error: BaseException | None) -> None:
-    tracked = request.environ.pop(_ENVIRON_KEY, None)
-    if not isinstance(tracked, _Tracked):
-        return
-    try:
-        if not tracked.finished:
-            # after_request never ran: the exception propagated (testing/debug) or escaped it.
-            exception = error if error is not None else tracked.exception
-            finish_request(tracked.ctx, 500 if exception else None, exception=exception)
-    except Exception as exc:
-        report_failure("flask.teardown_request", exc)
-    finally:
-        reset_request_context(tracked.token)
