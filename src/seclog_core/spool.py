@@ -30,12 +30,12 @@ from functools import partial
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
 from ._internal import report_failure
+from ._otlp import encode_log_batch
 from ._segments import Frame, Spool, SpoolFullError
 
 __all__ = [
@@ -80,7 +80,9 @@ def _http_sender(exporter: Any) -> Sender:
 
 def _grpc_sender(exporter: Any) -> Sender:
     import grpc  # type: ignore[import-untyped]
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceResponse,
+    )
 
     retryable = set(exporter._retryable_error_codes) | {
         grpc.StatusCode.UNAVAILABLE,
@@ -88,14 +90,24 @@ def _grpc_sender(exporter: Any) -> Sender:
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     }
     last_reset = [0.0]
+    # The payload is already a serialized ExportLogsServiceRequest: send the bytes as
+    # they are (no serializer) instead of parsing them into a message to encode again.
+    export: list[Any] = [None, None]  # [channel, its raw Export call]
+
+    def raw_export() -> Any:
+        channel = exporter._channel
+        if export[0] is not channel:
+            export[0] = channel
+            export[1] = channel.unary_unary(
+                "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+                request_serializer=None,
+                response_deserializer=ExportLogsServiceResponse.FromString,
+            )
+        return export[1]
 
     def send(payload: bytes, timeout: float) -> Outcome:
         try:
-            exporter._client.Export(
-                request=ExportLogsServiceRequest.FromString(payload),
-                metadata=exporter._headers,
-                timeout=timeout,
-            )
+            raw_export()(payload, metadata=exporter._headers, timeout=timeout)
             return Outcome.OK
         except grpc.RpcError as error:
             code = error.code()
@@ -290,7 +302,7 @@ class DurableLogProcessor(LogRecordProcessor):
                     return
 
     def _deliver(self, batch: Sequence[ReadableLogRecord]) -> None:
-        payload = encode_logs(batch).SerializeToString()
+        payload = encode_log_batch(batch)
         count = len(batch)
         if self._spool is not None and (self._backlog or self._collector_down()):
             self._to_spool(count, payload)
@@ -486,7 +498,7 @@ class DurableLogProcessor(LogRecordProcessor):
         inflight = self._inflight
         batches = [inflight] if inflight is not None else []
         if rest:
-            batches.append((len(rest), encode_logs(rest).SerializeToString()))
+            batches.append((len(rest), encode_log_batch(rest)))
         for count, payload in batches:
             if self._spool is not None:
                 self._to_spool(count, payload)
