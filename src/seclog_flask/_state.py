@@ -31,6 +31,8 @@ class SecLogState:
     response_inspectors: list[ResponseInspector] = field(default_factory=list)
     # Return the user the app has already loaded, without loading one.
     user_sources: list[UserSource] = field(default_factory=list)
+    # The app itself, so per-response checks read its config without a context lookup.
+    app: Any = field(default=None, repr=False, compare=False)
 
 
 def state_of(app: Any) -> SecLogState | None:

@@ -59,6 +59,7 @@ class SecLog:
             pipeline=pipeline,
             request_id_header=str(app.config["SECLOG_REQUEST_ID_HEADER"]),
             user_name_attributes=(names,) if isinstance(names, str) else tuple(names),
+            app=app,
         )
         state.integrations = integrations.install(state)
         app.extensions[EXTENSION_KEY] = state

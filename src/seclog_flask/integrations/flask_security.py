@@ -117,8 +117,10 @@ def _on_unauthenticated(sender: Any, **_: Any) -> None:
 
 def inspect_login_response(response: Response, ctx: RequestContext, state: SecLogState) -> None:
     """A POST to the login view that neither logged in nor failed by signal was rejected."""
+    if ctx.method != "POST" or response.status_code >= 500:
+        return
     security = current_app.extensions.get("security")
-    if security is None or request.method != "POST" or response.status_code >= 500:
+    if security is None or request.method != "POST":
         return
     blueprint = getattr(security, "blueprint_name", "security")
     if request.endpoint != f"{blueprint}.login" or ctx.emitted & _LOGIN_OUTCOMES:

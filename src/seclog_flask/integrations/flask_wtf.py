@@ -48,10 +48,14 @@ def csrf_reason(description: str | None) -> str:
 
 
 def inspect_csrf(response: Response, ctx: RequestContext, state: SecLogState) -> None:
-    csrf = current_app.extensions.get("csrf")
+    app = state.app if state.app is not None else current_app
+    csrf = app.extensions.get("csrf")
     if csrf is None or response.status_code == 429 or response.status_code >= 500:
         return
-    config = current_app.config
+    config = app.config
+    # Cheapest first: most responses answer a method CSRFProtect does not check.
+    if ctx.method not in config.get("WTF_CSRF_METHODS", ()):
+        return
     if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
         return
     if request.method not in config.get("WTF_CSRF_METHODS", ()) or g.get("csrf_valid"):
