@@ -8,7 +8,6 @@ from seclog_core import RequestContext, current_request_context
 from seclog_core._internal import report_failure
 from seclog_core.pipeline import Pipeline
 
-from ._request import current_request, refresh_user
 from .settings import get_pipeline
 
 __all__ = ["emit"]
@@ -23,9 +22,8 @@ def emit(
 ) -> None:
     """Emit through the pipeline bound to the request (or the site's); never raises."""
     try:
+        # The bound context refreshes itself (user, route) when the event reads it.
         ctx = context if context is not None else current_request_context()
-        if ctx is not None and context is None:
-            refresh_user(current_request.get(), ctx)
         bound = getattr(ctx, "pipeline", None)
         pipeline = bound if isinstance(bound, Pipeline) else get_pipeline()
         pipeline.emit(event_type, attributes, exception=exception, context=ctx)

@@ -1,26 +1,42 @@
 """From a Django ``HttpRequest`` to seclog's request context, and back to the request.
 
-The middleware binds the request in a contextvar so receivers deep in a
-signal can name the acting user; the user is read only when Django already
-loaded it, so seclog never adds a database query to a request.
+The context's ``refresh`` holds the request, so receivers deep in a signal can
+name the acting user; the user is read only when Django already loaded it, so
+seclog never adds a database query to a request.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 
-from seclog_core import RequestContext
+from seclog_core import RequestContext, current_request_context
 from seclog_core.http import start_request
 
 from .settings import get_pipeline
 
-__all__ = ["acting_user", "context_for", "current_request", "refresh_user", "username_of"]
+__all__ = ["acting_user", "bound_request", "context_for", "refresh_user", "username_of"]
 
-current_request: ContextVar[HttpRequest | None] = ContextVar("seclog_django_request", default=None)
+
+class _Refresh:
+    """A context's ``refresh``: copies what Django has loaded since, and names the request."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    def __call__(self, ctx: RequestContext) -> None:
+        refresh_user(self.request, ctx)
+
+
+def bound_request() -> HttpRequest | None:
+    """The request behind the bound context (receivers deep in a signal name its user)."""
+    ctx = current_request_context()
+    refresh = ctx.refresh if ctx is not None else None
+    return refresh.request if isinstance(refresh, _Refresh) else None
 
 
 def _raw_host(request: HttpRequest) -> str | None:
@@ -37,7 +53,7 @@ def context_for(request: HttpRequest) -> RequestContext:
     """A bound-ready context for ``request``, with the client address resolved safely."""
     meta = request.META
     match = getattr(request, "resolver_match", None)
-    return start_request(
+    ctx = start_request(
         method=request.method,
         path=request.path,
         peer=meta.get("REMOTE_ADDR"),
@@ -47,9 +63,12 @@ def context_for(request: HttpRequest) -> RequestContext:
         request_id=meta.get("HTTP_X_REQUEST_ID"),
         scheme=meta.get("wsgi.url_scheme") or ("https" if request.is_secure() else "http"),
         server_address=_raw_host(request),
-        route=getattr(match, "route", None) or None,
+        route=(match.route or None) if match is not None else None,
         pipeline=get_pipeline(),
     )
+    # The user and the route are read when an event needs them (never loading the user).
+    ctx.refresh = _Refresh(request)
+    return ctx
 
 
 def username_of(user: Any) -> str | None:

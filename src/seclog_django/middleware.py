@@ -24,13 +24,13 @@ from seclog_core.http import finish_request
 
 from . import checks as _checks  # noqa: F401 - registers the system checks
 from ._emit import emit
-from ._request import context_for, current_request, refresh_user
+from ._request import context_for, refresh_user
 from ._responses import explain_response
 from .receivers import _EXCEPTION, _OPEN
 
 __all__ = ["SecurityLoggingMiddleware"]
 
-_State = tuple[RequestContext, Token[RequestContext | None], Token[HttpRequest | None]] | None
+_State = tuple[RequestContext, Token[RequestContext | None]] | None
 _warned_app = False
 
 
@@ -74,22 +74,14 @@ class SecurityLoggingMiddleware:
         self._close(request, response, state)
         return response
 
-    def process_view(
-        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
-    ) -> HttpResponseBase | None:
-        refresh_user(request, _context(request))
-        return None
-
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponseBase | None:
         if isinstance(exception, PermissionDenied):
-            ctx = _context(request)
-            refresh_user(request, ctx)
             emit(
                 "authz_fail",
                 {"security.reason": "permission_denied", "http.response.status_code": 403},
-                context=ctx,
+                context=_context(request),
                 exception=exception,
             )
         return None  # Django's own handling (403 page, 500 page) carries on
@@ -98,7 +90,7 @@ class SecurityLoggingMiddleware:
         try:
             ctx = context_for(request)
             request.__dict__[_OPEN] = ctx
-            return ctx, bind_request_context(ctx), current_request.set(request)
+            return ctx, bind_request_context(ctx)
         except Exception as exc:
             report_failure("django.middleware.open", exc)
             return None
@@ -106,20 +98,16 @@ class SecurityLoggingMiddleware:
     def _close(self, request: HttpRequest, response: Any, state: _State) -> None:
         if state is None:
             return
-        ctx, ctx_token, request_token = state
+        ctx, token = state
         try:
-            refresh_user(request, ctx)
+            refresh_user(request, ctx)  # detectors read the user from the context
             explain_response(response, ctx)
             exception = request.__dict__.pop(_EXCEPTION, None)
             finish_request(ctx, getattr(response, "status_code", None), exception=exception)
         except Exception as exc:
             report_failure("django.middleware.close", exc)
         finally:
-            reset_request_context(ctx_token)
-            try:
-                current_request.reset(request_token)
-            except ValueError:
-                current_request.set(None)
+            reset_request_context(token)
 
 
 def _context(request: HttpRequest) -> RequestContext | None:

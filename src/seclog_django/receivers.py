@@ -21,7 +21,7 @@ from seclog_core._internal import report_failure
 from seclog_core.http import report_exception
 
 from ._emit import emit
-from ._request import context_for, current_request, username_of
+from ._request import acting_user, bound_request, context_for, username_of
 
 __all__ = ["connect"]
 
@@ -49,9 +49,7 @@ def _plain_username(user: Any) -> str | None:
 
 
 def _actor() -> Any:
-    from ._request import acting_user
-
-    return acting_user(current_request.get())
+    return acting_user(bound_request())
 
 
 # --- authentication -------------------------------------------------------------------
