@@ -189,7 +189,9 @@ def finish_request(
     Never raises.
     """
     try:
-        pipe = ctx.pipeline if isinstance(ctx.pipeline, Pipeline) else get_pipeline(ctx)
+        pipe = ctx.pipeline
+        if not isinstance(pipe, Pipeline):
+            pipe = get_pipeline(ctx)
         if exception is not None:
             status_code = status_code if status_code and status_code >= 500 else 500
         if status_code is None:
@@ -206,7 +208,7 @@ def finish_request(
                     exception=exception,
                     context=ctx,
                 )
-        else:
+        elif status_code >= 400:  # below, the common case: only the response hooks run
             mapped = STATUS_EVENTS.get(status_code)
             if mapped is not None and not (ctx.emitted & _EXPLAINS[status_code]):
                 event_type, reason = mapped
@@ -215,8 +217,10 @@ def finish_request(
                     {"http.response.status_code": status_code, "security.reason": reason},
                     context=ctx,
                 )
-        for hook in list(pipe.response_hooks):
-            hook(ctx, status_code, pipe)
+        hooks = pipe.response_hooks
+        if hooks:
+            for hook in tuple(hooks):  # a hook may unregister itself
+                hook(ctx, status_code, pipe)
     except Exception as exc:
         report_failure("http.finish_request", exc)
 
