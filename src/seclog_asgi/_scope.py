@@ -10,6 +10,7 @@ is emitted and when the response is finished.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from seclog_core import RequestContext
@@ -38,10 +39,18 @@ def _read_headers(raw: Any) -> _Headers:
     if not raw:
         return found
     for item in raw:
-        name = bytes(item[0]).lower()
+        name = item[0]
+        if type(name) is not bytes:  # bytearray or memoryview from an unusual server
+            name = bytes(name)
         if name not in _WANTED:
-            continue
-        value = bytes(item[1]).decode("latin-1")
+            # Servers lower-case names already (ASGI asks them to): lower only the rest.
+            if name.islower() or not name.isascii():
+                continue
+            name = name.lower()
+            if name not in _WANTED:
+                continue
+        raw_value = item[1]
+        value = (raw_value if type(raw_value) is bytes else bytes(raw_value)).decode("latin-1")
         if name == b"x-forwarded-for":
             # Several headers form one list, in order (RFC 9110 field combination).
             found.x_forwarded_for = (
@@ -96,7 +105,7 @@ def context_from_scope(scope: Scope, pipeline: Pipeline) -> RequestContext:
         )
     except Exception:
         ctx = RequestContext(pipeline=pipeline)
-    ctx.refresh = lambda context: refresh_from_scope(scope, context)
+    ctx.refresh = partial(refresh_from_scope, scope)
     return ctx
 
 
