@@ -10,7 +10,7 @@ cooldown. :class:`MemoryState` is thread-safe and bounded: at most
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -56,7 +56,7 @@ class MemoryState:
     def __init__(self, max_keys: int = DEFAULT_MAX_KEYS) -> None:
         self.max_keys = max(1, max_keys)
         self._lock = threading.Lock()
-        self._counts: dict[str, OrderedDict[str, deque[float]]] = {}
+        self._counts: dict[str, OrderedDict[str, list[float]]] = {}
         self._sets: dict[str, OrderedDict[str, dict[str, float]]] = {}
         self._cooldowns: OrderedDict[tuple[str, str], float] = OrderedDict()
 
@@ -91,15 +91,20 @@ class MemoryState:
                 table = self._counts[bucket] = OrderedDict()
             times = table.get(key)
             if times is None:
-                times = table[key] = deque()
+                # A one-item list, not a deque: most keys (one user, one client) are hit
+                # once or twice, and a deque allocates a 64-slot block per key.
+                times = table[key] = [now]
                 if len(table) > self.max_keys:
                     table.popitem(last=False)
             else:
                 table.move_to_end(key)
-            times.append(now)
-            cap = hit.cap
-            while times and (times[0] <= horizon or len(times) > cap):
-                times.popleft()
+                times.append(now)
+                cap = hit.cap
+                if times[0] <= horizon or len(times) > cap:
+                    start = max(0, len(times) - cap)
+                    while start < len(times) and times[start] <= horizon:
+                        start += 1
+                    del times[:start]
             count = len(times)
         else:
             sets = self._sets.get(bucket)
