@@ -108,13 +108,22 @@ class Emitter:
         self._span_events = span_events
         self._own_spans = own_spans
 
-    def emit_log(self, event: SecurityEvent, attributes: Mapping[str, AttributeValue]) -> None:
-        """The log record; called by the pipeline in sequence order."""
+    def emit_log(
+        self,
+        event: SecurityEvent,
+        attributes: Mapping[str, AttributeValue],
+        context: otel_context.Context | None = None,
+    ) -> None:
+        """The log record; called by the pipeline in sequence order.
+
+        ``context`` carries seclog's own span when it opened one; otherwise the
+        record joins the active context.
+        """
         severity = event.type.severity
         self._logger.emit(
             timestamp=event.timestamp_ns,
             observed_timestamp=event.timestamp_ns,
-            context=otel_context.get_current(),
+            context=context if context is not None else otel_context.get_current(),
             severity_number=severity.number,
             severity_text=severity.text,
             body=event.body,
@@ -122,34 +131,37 @@ class Emitter:
             event_name=event.name,
         )
 
-    def emit(self, event: SecurityEvent, write_log: Callable[[], None]) -> None:
-        """Span event, then ``write_log`` inside the span's context, then the counter.
+    def emit(
+        self,
+        event: SecurityEvent,
+        write_log: Callable[[otel_context.Context | None], None],
+    ) -> None:
+        """Span event, then ``write_log`` with the span's context, then the counter.
 
-        ``write_log`` is the pipeline's sequenced call to :meth:`emit_log`; running
-        it inside our own short span (when no span records) gives the log record
-        a trace and span id that the trace view can show.
+        ``write_log`` is the pipeline's sequenced call to :meth:`emit_log`; it gets
+        the context of our own short span (when no span records) so the log record
+        carries a trace and span id that the trace view can show.
         """
         span = trace.get_current_span()
         if not self._span_events:
-            write_log()
+            write_log(None)
         elif span.is_recording():
             span.add_event(event.name, event.attributes, event.timestamp_ns)
-            write_log()
+            write_log(None)
         elif self._own_spans:
-            # start_span + attach: what start_as_current_span does, minus its wrappers.
+            # The span is never made current: nothing else runs inside it, and the log
+            # record gets its context directly (no attach/detach on the request thread).
             own = self._tracer.start_span(
                 event.name,
                 kind=SpanKind.INTERNAL,
                 start_time=event.timestamp_ns,
                 attributes={"security.event": event.type.name},
             )
-            token = otel_context.attach(trace.set_span_in_context(own))
             try:
                 own.add_event(event.name, event.attributes, event.timestamp_ns)
-                write_log()
+                write_log(trace.set_span_in_context(own))
             finally:
-                otel_context.detach(token)
                 own.end()
         else:
-            write_log()
+            write_log(None)
         self._counter.add(event.type.name, event.outcome)

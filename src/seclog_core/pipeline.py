@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opentelemetry import context as otel_context
+
 from ._internal import report_failure
 from .config import ConfigError, Settings, load_settings
 from .context import RequestContext, current_request_context
@@ -152,11 +154,11 @@ class Pipeline:
                 return None
         emitter = self.emitter
 
-        def write_log() -> None:
+        def write_log(span_context: otel_context.Context | None) -> None:
             # Stamp and enqueue under one lock so sequence order == export order.
             with self._emit_lock:
                 stamped = self.sequencer.stamp(event.name, event.timestamp_ns, event.body, safe)
-                emitter.emit_log(event, {**safe, **stamped})
+                emitter.emit_log(event, {**safe, **stamped}, span_context)
 
         emitter.emit(event, write_log)
         if ctx is not None:
