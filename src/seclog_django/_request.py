@@ -19,6 +19,8 @@ from .settings import get_pipeline
 
 __all__ = ["acting_user", "bound_request", "context_for", "refresh_user", "username_of"]
 
+_slot = object.__getattribute__
+
 
 class _Refresh:
     """A context's ``refresh``: copies what Django has loaded since, and names the request."""
@@ -86,15 +88,17 @@ def acting_user(request: HttpRequest | None) -> Any:
     """The request's user if Django has already loaded it, else None (no query is made)."""
     if request is None:
         return None
-    user = request.__dict__.get("user")
+    facts = request.__dict__
+    user = facts.get("user")
     if isinstance(user, LazyObject):
-        wrapped = user._wrapped
+        # Past LazyObject's own __getattribute__: reading the slot must not load anything.
+        wrapped = _slot(user, "_wrapped")
         if wrapped is not empty:
             return wrapped
-        return request.__dict__.get("_cached_user") or request.__dict__.get("_acached_user")
+        return facts.get("_cached_user") or facts.get("_acached_user")
     if user is not None:
         return user
-    return request.__dict__.get("_acached_user")
+    return facts.get("_acached_user")
 
 
 def refresh_user(request: HttpRequest | None, ctx: RequestContext | None) -> None:
@@ -102,10 +106,11 @@ def refresh_user(request: HttpRequest | None, ctx: RequestContext | None) -> Non
     if request is None or ctx is None:
         return
     user = acting_user(request)
-    name = username_of(user)
-    if name is not None:
-        ctx.user_name = name
-        ctx.user_id = str(user.pk) if getattr(user, "pk", None) is not None else None
+    if user is not None:
+        name = username_of(user)
+        if name is not None:
+            ctx.user_name = name
+            ctx.user_id = str(user.pk) if getattr(user, "pk", None) is not None else None
     if ctx.route is None:
         match = getattr(request, "resolver_match", None)
         route = getattr(match, "route", None)

@@ -101,7 +101,8 @@ class SecurityLoggingMiddleware:
         ctx, token = state
         try:
             refresh_user(request, ctx)  # detectors read the user from the context
-            explain_response(response, ctx)
+            if getattr(response, "exception", False):  # only DRF's error responses say more
+                explain_response(response, ctx)
             exception = request.__dict__.pop(_EXCEPTION, None)
             finish_request(ctx, getattr(response, "status_code", None), exception=exception)
         except Exception as exc:
