@@ -24,8 +24,8 @@ from typing import IO, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider
-from opentelemetry._logs._internal import ProxyLoggerProvider
 from opentelemetry._logs import get_logger_provider as _global_logger_provider
+from opentelemetry._logs._internal import ProxyLoggerProvider
 from opentelemetry.sdk._logs import LoggerProvider as SdkLoggerProvider
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord
 from opentelemetry.sdk._logs.export import (
@@ -296,8 +296,17 @@ def set_providers(providers: Providers | None) -> None:
         _providers = providers
 
 
+def _flush_pending_events() -> None:
+    # Imported here: the pipeline module imports this one.
+    from .pipeline import flush_pending_events
+
+    with contextlib.suppress(Exception):
+        flush_pending_events()
+
+
 def force_flush(timeout_millis: int = 2000) -> bool:
-    """Flush seclog's own providers; bounded by ``timeout_millis``."""
+    """Emit held-back events, then flush seclog's own providers; bounded by ``timeout_millis``."""
+    _flush_pending_events()
     with _lock:
         providers = _providers
     if providers is None:
@@ -315,6 +324,7 @@ def force_flush(timeout_millis: int = 2000) -> bool:
 def shutdown() -> None:
     """Flush and shut down the providers seclog owns; the app's are left alone."""
     global _providers
+    _flush_pending_events()
     with _lock:
         providers, _providers = _providers, None
     if providers is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -67,6 +68,9 @@ class Pipeline:
         self._init_lock = threading.Lock()
         # Extension point for components (detectors, forwarded-header reporting) to keep state.
         self.state: dict[str, Any] = {}
+        # Called before a flush or shutdown so held-back events (flood control) go out.
+        self.flushers: list[Callable[[], object]] = []
+        _all_pipelines.add(self)
 
     @property
     def emitter(self) -> Emitter:
@@ -182,6 +186,19 @@ def _exception_message(exception: BaseException) -> str:
         return str(exception)
     except Exception:
         return f"<unprintable {type(exception).__name__}>"
+
+
+_all_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+
+
+def flush_pending_events() -> None:
+    """Emit what any pipeline holds back (flood summaries) before telemetry is flushed."""
+    for pipeline in list(_all_pipelines):
+        for flusher in list(pipeline.flushers):
+            try:
+                flusher()
+            except Exception as exc:
+                report_failure("pipeline.flush", exc)
 
 
 # Observers of every pipeline in the process (test captures).

@@ -112,18 +112,7 @@ def test_no_errors_under_load(soaks: dict[str, Soak], kind: str) -> None:
     assert "seclog: internal failure" not in soaks[kind].output
 
 
-UVICORN_SUMMARIES_LOST = pytest.mark.xfail(
-    strict=True,
-    reason="defect: under uvicorn atexit never runs and seclog_asgi's lifespan flush only "
-    "flushes the exporters, not flood control, so the events a flood-control window "
-    "suppressed are never summarized: lost without a count at shutdown",
-)
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [pytest.param(k, marks=UVICORN_SUMMARIES_LOST) if k == "fastapi" else k for k, _ in SERVERS],
-)
+@pytest.mark.parametrize("kind", [k for k, _ in SERVERS])
 def test_every_security_event_is_accounted_for(soaks: dict[str, Soak], kind: str) -> None:
     """Each security-relevant response is one record at the receiver or counted in a summary."""
     result = soaks[kind]

@@ -8,6 +8,7 @@ app respond; seclog itself only monitors.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..config import ConfigError
@@ -76,6 +77,7 @@ def install(pipeline: Pipeline) -> None:
         )
         pipeline.state["flood_control"] = flood
         pipeline.gates.append(flood)
+        pipeline.flushers.append(partial(flood.flush, everything=True))
 
 
 register_component(install)
