@@ -38,16 +38,15 @@ class SecurityLoggingMiddleware:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "websocket":
-            await self._websocket(scope, receive, send)
-        elif kind == "lifespan":
-            await run_lifespan(self.app, scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if kind != "http":
+            if kind == "websocket":
+                await self._websocket(scope, receive, send)
+            elif kind == "lifespan":
+                await run_lifespan(self.app, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        # HTTP, inline: this runs on every request, so it costs one frame, not two.
         ctx = context_from_scope(scope, self.pipeline)
         status: int | None = None
 
@@ -65,7 +64,10 @@ class SecurityLoggingMiddleware:
                 self._finish(scope, ctx, status, exc)
             raise
         else:
-            self._finish(scope, ctx, status, None)
+            if status is not None and status < 400:
+                finish_request(ctx, status)  # the common case: nothing more to look at
+            else:
+                self._finish(scope, ctx, status, None)
         finally:
             reset_request_context(token)
 
