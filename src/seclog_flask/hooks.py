@@ -180,6 +180,8 @@ class _AppHooks:
             rule = current.url_rule
             if rule is not None and ctx.route is None:
                 ctx.route = rule.rule[:512]
+            if ctx.method != current.method:  # rewritten by a middleware inside the wrapper
+                ctx.method = current.method
             state = self.state
             for inspect in state.response_inspectors:
                 try:
