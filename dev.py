@@ -79,8 +79,10 @@ def main(argv: list[str]) -> int:
         envs = rest or ["django42", "django52", "flask23", "asgi-older", "min", "typing", "lint"]
         return _run(BIN / "tox", "run-parallel", "-p", "2", "-e", ",".join(envs))
     if command == "lint":
-        status = _run(PYTHON, "-m", "ruff", "check", "src", "tests", *rest)
-        status |= _run(PYTHON, "-m", "mypy", "--strict", "src")
+        paths = ["src", "tests", "benchmarks", "example_projects", "dev.py"]
+        status = _run(PYTHON, "-m", "ruff", "check", *paths, *rest)
+        status |= _run(PYTHON, "-m", "ruff", "format", "--check", *paths)
+        status |= _run(PYTHON, "-m", "mypy", "--strict", "src", "tests/typing")
         return status
     print(
         f"dev.py: unknown command {command!r}; use demo, test, bench, lint or tox", file=sys.stderr
