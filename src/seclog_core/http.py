@@ -22,7 +22,6 @@ from .pipeline import Pipeline, get_pipeline
 __all__ = [
     "STATUS_EVENTS",
     "finish_request",
-    "observe_status",
     "report_exception",
     "start_request",
 ]
@@ -39,7 +38,6 @@ _EXPLAINS = {
     403: {
         "authz_fail",
         "input_validation_fail",
-        "malicious_extraneous",
         "authn_login_lock",
         "authn_fail",
         "malicious_cors",
@@ -167,14 +165,6 @@ def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: st
         {"security.reason": "untrusted_forwarded_header", "security.forwarded": header[:256]},
         context=ctx,
     )
-    # A remark on the request's headers, not an explanation of its response: a later
-    # 403 must still be reported as authz_fail.
-    ctx.emitted.discard("malicious_extraneous")
-
-
-def observe_status(ctx: RequestContext, status_code: int) -> None:
-    """Record the status on the context (detectors read 404s from it)."""
-    ctx.status_code = status_code
 
 
 def finish_request(

@@ -91,3 +91,13 @@ def test_trusted_proxy_forwarding_is_honoured() -> None:
     assert ctx.client_address == "198.51.100.7"
     assert ctx.peer_address == "10.0.0.2"
     assert events == []
+
+
+def test_a_forged_header_does_not_hide_a_later_403(telemetry: Telemetry) -> None:
+    """The forwarding-header remark is not an explanation: the 403 is still authz_fail."""
+    with capture_security_events() as events:
+        ctx = start_request(
+            method="GET", path="/admin", peer="203.0.113.8", x_forwarded_for="1.2.3.4"
+        )
+        finish_request(ctx, 403)
+    assert events.types == ["malicious_extraneous", "authz_fail"]
