@@ -89,10 +89,6 @@ class Pipeline:
     def add_observer(self, observer: Observer) -> None:
         self.observers.append(observer)
 
-    def remove_observer(self, observer: Observer) -> None:
-        with contextlib.suppress(ValueError):
-            self.observers.remove(observer)
-
     def emit(
         self,
         event_type: str,

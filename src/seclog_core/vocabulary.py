@@ -24,7 +24,6 @@ __all__ = [
     "Severity",
     "UnknownEventTypeError",
     "get_event_type",
-    "is_known_event_type",
     "register_event_type",
 ]
 
@@ -347,7 +346,3 @@ def get_event_type(name: str) -> EventType:
             f"unknown security event type {name!r}: use one of the vocabulary "
             "(seclog_core.VOCABULARY) or register it with seclog_core.register_event_type()"
         ) from None
-
-
-def is_known_event_type(name: str) -> bool:
-    return name in VOCABULARY
