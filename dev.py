@@ -22,6 +22,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 STAMP = VENV / ".seclog-installed"
+PACKAGES = ["seclog_core", "seclog_django", "seclog_flask", "seclog_asgi", "seclog_cli"]
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> int:
@@ -79,10 +80,10 @@ def main(argv: list[str]) -> int:
         envs = rest or ["django42", "django52", "flask23", "asgi-older", "min", "typing", "lint"]
         return _run(BIN / "tox", "run-parallel", "-p", "2", "-e", ",".join(envs))
     if command == "lint":
-        paths = ["src", "tests", "benchmarks", "example_projects", "dev.py"]
+        paths = [*PACKAGES, "tests", "benchmarks", "example_projects", "dev.py"]
         status = _run(PYTHON, "-m", "ruff", "check", *paths, *rest)
         status |= _run(PYTHON, "-m", "ruff", "format", "--check", *paths)
-        status |= _run(PYTHON, "-m", "mypy", "--strict", "src", "tests/typing")
+        status |= _run(PYTHON, "-m", "mypy", "--strict", *PACKAGES, "tests/typing")
         return status
     print(
         f"dev.py: unknown command {command!r}; use demo, test, bench, lint or tox", file=sys.stderr

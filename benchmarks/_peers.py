@@ -19,7 +19,7 @@ __all__ = ["adapt"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Arguments that keep another suite's main() CI-sized.
-_ARGS = {"lint": [str(ROOT / "src")], "integrity": []}
+_ARGS = {"lint": [str(ROOT / "seclog_core")], "integrity": []}
 
 
 def _detectors(module: ModuleType, settings: Settings) -> list[Row]:

@@ -45,7 +45,7 @@ def run(settings: Settings) -> list[Row]:
     rows: list[Row] = []
     paced = RATE * settings.rounds(5, 1)
     with otlp_receiver() as receiver:
-        env = {**os.environ, **receiver.env("grpc"), "PYTHONPATH": str(ROOT / "src")}
+        env = {**os.environ, **receiver.env("grpc"), "PYTHONPATH": str(ROOT)}
         env.pop("OTEL_BLRP_SCHEDULE_DELAY", None)  # each sender keeps its own defaults
         env["SECLOG_LOCAL_SINK"] = "none"
         expected = 0

@@ -14,8 +14,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from seclog_core.cli.lint import LintResult, lint_paths
-from seclog_core.cli.lint.config import LintConfig
+from seclog_cli.lint import LintResult, lint_paths
+from seclog_cli.lint.config import LintConfig
 
 
 def measure(root: Path) -> tuple[LintResult, float]:

@@ -64,7 +64,7 @@ def _server(kind: str, variant: str, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "BENCH_VARIANT": variant,
         "SECLOG_LOCAL_SINK": "none",
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}",
+        "PYTHONPATH": str(ROOT),
     }
     for name in [k for k in env if k.startswith("OTEL_EXPORTER_OTLP")]:
         env.pop(name)

@@ -18,7 +18,7 @@ def seclog(
     env: dict[str, str] | None = None,
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """``seclog ARGS...`` via ``python -m seclog_core.cli`` (no dependence on PATH)."""
+    """``seclog ARGS...`` via ``python -m seclog_cli`` (no dependence on PATH)."""
     environ = {
         key: value
         for key, value in os.environ.items()
@@ -30,7 +30,7 @@ def seclog(
     )
     environ.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "seclog_core.cli", *args],
+        [sys.executable, "-m", "seclog_cli", *args],
         cwd=cwd,
         env=environ,
         capture_output=True,

@@ -74,7 +74,7 @@ def test_colour_on_a_terminal_and_no_color_respected() -> None:
         environ["PYTHONPATH"] = str(TESTS_ROOT)
         environ.update(env)
         with subprocess.Popen(
-            [sys.executable, "-m", "seclog_core.cli", "demo", *args],
+            [sys.executable, "-m", "seclog_cli", "demo", *args],
             stdout=follower,
             stderr=subprocess.DEVNULL,
             env=environ,

@@ -2,7 +2,7 @@
 
 Django and Flask run under gunicorn, FastAPI under uvicorn, each in its own
 process with only the environment we give it (OTEL_* for the receiver,
-SECLOG_* settings), importing seclog from this checkout's ``src``.
+SECLOG_* settings), importing seclog from this checkout.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def server_env(kind: str, extra: Mapping[str, str], workdir: Path) -> dict[str, 
         for key, value in os.environ.items()
         if not key.startswith(("SECLOG_", "OTEL_", "DJANGO_"))
     }
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env["PYTHONPATH"] = str(ROOT)
     env["OTEL_SERVICE_NAME"] = f"hostile-{kind}"
     env["HOSTILE_DB"] = str(workdir / f"{kind}.sqlite3")
     env["DJANGO_SETTINGS_MODULE"] = "tests.hostile.apps.django_site.settings"

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import seclog_core as seclog
 from seclog_core import export, pipeline
-from seclog_core.verify import main
+from seclog_cli.verify import main
 from tests.support.otlp import Collected, otlp_receiver
 
 KEY = "roundtrip-key-0123456789abcdefgh"

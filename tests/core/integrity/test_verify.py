@@ -11,7 +11,7 @@ import pytest
 import seclog_core as seclog
 from seclog_core import pipeline
 from seclog_core.export import JsonLinesExporter
-from seclog_core.verify import main
+from seclog_cli.verify import main
 from tests.support.telemetry import in_memory_telemetry
 
 KEY = "verify-test-key-0123456789abcdef"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from seclog_core._internal import report_failure
-from seclog_core.context import RequestContext, current_request_context
+from seclog_core.adapters import RequestContext, current_request_context, report_failure
 
 from ._state import SecLogState, state_of
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 
-from seclog_core import export
+from seclog_core import adapters
 
 from ._types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,7 +25,7 @@ _SHUTDOWN_DONE = frozenset(("lifespan.shutdown.complete", "lifespan.shutdown.fai
 
 def _flush(timeout: float) -> None:
     with contextlib.suppress(Exception):  # shutting down must not raise into the server
-        export.force_flush(int(timeout * 1000))
+        adapters.flush(int(timeout * 1000))
 
 
 async def flush_pending(timeout: float = FLUSH_TIMEOUT) -> None:

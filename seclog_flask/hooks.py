@@ -5,7 +5,7 @@ documents) binds a context built from the WSGI environ before Flask runs
 anything, so events from every other extension's hooks are enriched; the route
 and the user are read only when an event needs them. ``after_request`` lets
 integrations read the response, then hands the status to
-:func:`seclog_core.http.finish_request`; ``got_request_exception`` reports
+:func:`seclog_core.adapters.finish_request`; ``got_request_exception`` reports
 unhandled exceptions; the wrapper covers what never reached ``after_request``
 and unbinds. No Flask class is patched.
 """
@@ -20,9 +20,15 @@ from typing import Any
 from flask import Flask, Response, has_request_context, request
 from flask.signals import got_request_exception
 
-from seclog_core._internal import report_failure
-from seclog_core.context import RequestContext, bind_request_context, reset_request_context
-from seclog_core.http import finish_request, report_exception, start_request
+from seclog_core.adapters import (
+    RequestContext,
+    bind_request_context,
+    finish_request,
+    report_exception,
+    report_failure,
+    reset_request_context,
+    start_request,
+)
 
 from ._events import describe_user
 from ._state import SecLogState, state_of

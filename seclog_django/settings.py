@@ -16,10 +16,8 @@ from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from seclog_core import ConfigError
-from seclog_core._internal import logger
-from seclog_core.pipeline import Pipeline, new_pipeline
-from seclog_core.pipeline import get_pipeline as default_pipeline
+from seclog_core import ConfigError, adapters
+from seclog_core.adapters import Pipeline, default_pipeline, logger
 
 __all__ = ["framework_settings", "get_pipeline", "reset_pipeline"]
 
@@ -44,7 +42,7 @@ def framework_settings() -> dict[str, Any]:
 
 def build_pipeline() -> Pipeline:
     """A validated pipeline from Django's settings; raises ConfigError naming the bad key."""
-    return new_pipeline(framework=framework_settings())
+    return adapters.build_pipeline(framework=framework_settings())
 
 
 def get_pipeline() -> Pipeline:

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from seclog_core.context import RequestContext
+from seclog_core.adapters import RequestContext
 
 from .._events import emit_for_app
 from .._state import SecLogState

@@ -14,8 +14,7 @@ from functools import partial
 from typing import Any
 
 from seclog_core import RequestContext
-from seclog_core.http import start_request
-from seclog_core.pipeline import Pipeline
+from seclog_core.adapters import Pipeline, start_request
 
 from ._types import Scope
 

@@ -1,4 +1,4 @@
-"""``python -m seclog_core.cli``: the same as the ``seclog`` command."""
+"""``python -m seclog_cli``: the same as the ``seclog`` command."""
 
 from __future__ import annotations
 

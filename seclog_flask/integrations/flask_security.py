@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, current_app, request, session
 
-from seclog_core.context import RequestContext
+from seclog_core.adapters import RequestContext
 
 from .._events import emit_for_app, request_context_for, set_user
 from .._state import SecLogState, state_of

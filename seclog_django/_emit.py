@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from seclog_core import RequestContext, current_request_context
-from seclog_core._internal import report_failure
-from seclog_core.pipeline import Pipeline
+from seclog_core.adapters import Pipeline, report_failure
 
 from .settings import get_pipeline
 

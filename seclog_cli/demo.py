@@ -1,6 +1,6 @@
 """``seclog demo``: a scripted attack on a small app, and the security events it produced.
 
-The demo app (:mod:`seclog_core.cli.demo_app`) is wrapped in the ASGI middleware
+The demo app (:mod:`seclog_cli.demo_app`) is wrapped in the ASGI middleware
 and called in-process, no network needed. Each request runs in a server span,
 as OpenTelemetry's HTTP instrumentation would open, so events share their
 request's trace id. Events are read from the same OpenTelemetry logger

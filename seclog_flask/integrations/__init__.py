@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from seclog_core._internal import report_failure
+from seclog_core.adapters import report_failure
 
 from .._state import SecLogState
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, has_app_context
 
-from seclog_core.context import RequestContext
-from seclog_core.pipeline import Pipeline
+from seclog_core.adapters import Pipeline, RequestContext
 
 __all__ = ["EXTENSION_KEY", "SecLogState", "get_state", "state_of"]
 

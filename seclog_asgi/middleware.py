@@ -3,7 +3,7 @@
 For http and websocket scopes it binds a request context (client address through
 trusted proxies, method, user agent, request id; route and user as the framework
 learns them), watches ``http.response.start`` for the status, and reports the
-outcome through :func:`seclog_core.http.finish_request`. Response bodies pass
+outcome through :func:`seclog_core.adapters.finish_request`. Response bodies pass
 straight through; lifespan passes through with a flush at shutdown.
 """
 
@@ -12,9 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from seclog_core import RequestContext, bind_request_context, reset_request_context
-from seclog_core._internal import report_failure
-from seclog_core.http import finish_request
-from seclog_core.pipeline import new_pipeline
+from seclog_core.adapters import build_pipeline, finish_request, report_failure
 
 from ._lifespan import run_lifespan
 from ._scope import auth_middleware_rejected, context_from_scope, refresh_from_scope
@@ -34,7 +32,7 @@ class SecurityLoggingMiddleware:
 
     def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
-        self.pipeline = new_pipeline(**options)
+        self.pipeline = build_pipeline(**options)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]

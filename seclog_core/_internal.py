@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["failure_counts", "report_failure"]
+__all__ = ["failure_counts", "guarded", "report_failure"]
 
 logger = logging.getLogger("seclog")
 _lock = threading.Lock()
@@ -34,3 +36,17 @@ def failure_counts() -> dict[str, int]:
     """A snapshot of seclog's internal failure counters, by where they happened."""
     with _lock:
         return dict(_counts)
+
+
+@contextmanager
+def guarded(where: str) -> Iterator[None]:
+    """Run a block of seclog's own code; an exception in it is counted, never raised.
+
+    ``with guarded("django.receiver.login"): ...`` is the one construct for "never
+    raise into the app": the failure is reported under ``where`` and the host's code
+    goes on as if seclog were not there.
+    """
+    try:
+        yield
+    except Exception as exc:
+        report_failure(where, exc)

@@ -17,8 +17,7 @@ from django.core.signals import got_request_exception
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
 from seclog_core import current_request_context
-from seclog_core._internal import report_failure
-from seclog_core.http import report_exception
+from seclog_core.adapters import report_exception, report_failure
 
 from ._emit import emit
 from ._request import acting_user, bound_request, context_for, username_of

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = ["main"]
 
@@ -23,8 +24,12 @@ _SUBCOMMANDS: dict[str, str] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    from seclog_core import __version__
-
+    # Not ``seclog_core.__version__``: importing the core loads the OpenTelemetry SDK,
+    # which ``seclog lint`` in a pre-commit hook must not pay for.
+    try:
+        __version__ = version("seclog")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        __version__ = "0.0.0"
     parser = argparse.ArgumentParser(
         prog="seclog", description="Security logging for Django, Flask and ASGI apps."
     )
@@ -36,18 +41,15 @@ def _parser() -> argparse.ArgumentParser:
             # verify parses its own arguments; everything after the word goes to it.
             sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
             continue
-        module = importlib.import_module(f"seclog_core.cli.{name}")
+        module = importlib.import_module(f"seclog_cli.{name}")
         configure: Callable[[argparse.ArgumentParser], None] = module.configure_parser
         configure(sub)
     return parser
 
 
 def _verify(argv: list[str]) -> int:
-    try:
-        from seclog_core import verify
-    except ImportError:
-        print("seclog verify: not available in this installation", file=sys.stderr)
-        return 2
+    from seclog_cli import verify
+
     code: int = verify.main(argv)
     return code
 
@@ -62,6 +64,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    module = importlib.import_module(f"seclog_core.cli.{args.command}")
+    module = importlib.import_module(f"seclog_cli.{args.command}")
     code: int = module.run(args)
     return code

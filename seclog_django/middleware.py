@@ -19,8 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 
 from seclog_core import RequestContext, bind_request_context, reset_request_context
-from seclog_core._internal import logger, report_failure
-from seclog_core.http import finish_request
+from seclog_core.adapters import finish_request, logger, report_failure
 
 from . import checks as _checks  # noqa: F401 - registers the system checks
 from ._emit import emit

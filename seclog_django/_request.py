@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 
 from seclog_core import RequestContext, current_request_context
-from seclog_core.http import start_request
+from seclog_core.adapters import start_request
 
 from .settings import get_pipeline
 

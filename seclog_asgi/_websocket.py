@@ -9,7 +9,7 @@ failures whenever they come.
 from __future__ import annotations
 
 from seclog_core import RequestContext
-from seclog_core.pipeline import Pipeline
+from seclog_core.adapters import Pipeline
 
 from ._scope import auth_middleware_rejected
 from ._types import Message, Scope

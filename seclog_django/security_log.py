@@ -13,7 +13,7 @@ import logging
 import re
 
 from seclog_core import current_request_context
-from seclog_core._internal import report_failure
+from seclog_core.adapters import report_failure
 
 from ._emit import emit
 from ._request import context_for

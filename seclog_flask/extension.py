@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from seclog_core.pipeline import Pipeline, new_pipeline
+from seclog_core.adapters import Pipeline, build_pipeline
 
 from . import hooks, integrations
 from ._state import EXTENSION_KEY, SecLogState, get_state
@@ -53,7 +53,7 @@ class SecLog:
             if key.startswith("SECLOG_") and key not in FLASK_ONLY_SETTINGS
         }
         # Validated now, so a bad setting fails at start-up with the key named.
-        pipeline = new_pipeline(framework=framework, **self.options)
+        pipeline = build_pipeline(framework=framework, **self.options)
         names = app.config["SECLOG_USER_NAME_ATTRIBUTES"]
         state = SecLogState(
             pipeline=pipeline,
