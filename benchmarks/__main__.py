@@ -1,5 +1,9 @@
 """Run every benchmark suite and print one table: ``python -m benchmarks [--quick] [--only NAME]``.
 
+``--record FILE`` stores the run's ratios; ``--check FILE`` fails (exit 1) when a
+ratio is more than twice as bad as the recorded one (CI runs the quick event and
+request suites this way against ``benchmarks/baseline.json``).
+
 Each suite is a module ``bench_<name>.py`` with ``run(settings) -> list[Row]``;
 a suite whose module is absent (another engineer's, not written yet) is
 skipped with a line saying so. Every number in the table comes from this run.
@@ -15,8 +19,10 @@ import platform
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from ._baseline import check, record
 from ._harness import Row, Settings, render_table
 from ._peers import adapt
 
@@ -98,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help=f"run only this suite (repeatable): {', '.join(SUITES)}",
     )
+    parser.add_argument("--record", type=Path, metavar="FILE", help="store this run's ratios")
+    parser.add_argument(
+        "--check",
+        type=Path,
+        metavar="FILE",
+        help="fail when a ratio is over 2x worse than recorded in FILE",
+    )
     args = parser.parse_args(argv)
     settings = Settings(quick=args.quick)
     rows: list[Row] = []
@@ -135,6 +148,15 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     print("suites: " + "; ".join(notes))
     failed = any("FAILED" in note for note in notes)
+    if args.record:
+        record(rows, args.record)
+        print(f"ratios recorded in {args.record}")
+    if args.check:
+        problems = check(rows, args.check)
+        for problem in problems:
+            print(f"REGRESSION {problem}")
+        print(f"regression check against {args.check}: {len(problems)} problem(s)")
+        failed = failed or bool(problems)
     return 1 if failed else 0
 
 

@@ -37,3 +37,30 @@ def test_an_unknown_suite_name_is_refused():
     done = _run("--only", "nonexistent")
     assert done.returncode != 0
     assert "invalid choice" in done.stderr
+
+
+def test_the_regression_guard_fails_on_a_grossly_worse_ratio_and_passes_on_noise(tmp_path: Path):
+    """``--check`` fails only when a ratio is more than twice as bad as the recorded one."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks._baseline import check, record
+    from benchmarks._harness import Row
+
+    recorded = tmp_path / "baseline.json"
+    rows = [
+        Row("requests", "flask 200", "seclog", 70.0, "µs/req", "1.100x"),
+        Row("server", "uvicorn 200", "seclog", 6000.0, "req/s", "0.970x"),
+        Row("requests", "flask 200", "bare", 60.0, "µs/req", ""),
+    ]
+    record(rows, recorded)
+    noisy = [
+        Row("requests", "flask 200", "seclog", 90.0, "µs/req", "1.900x"),
+        Row("server", "uvicorn 200", "seclog", 5000.0, "req/s", "0.600x"),
+    ]
+    assert check(noisy, recorded) == []
+    regressed = [
+        Row("requests", "flask 200", "seclog", 300.0, "µs/req", "2.300x"),
+        Row("server", "uvicorn 200", "seclog", 2000.0, "req/s", "0.400x"),
+    ]
+    problems = check(regressed, recorded)
+    assert len(problems) == 2
+    assert "requests | flask 200 | seclog" in problems[0]
