@@ -53,6 +53,9 @@ class Settings:
     flood_window: float = 60.0
     detector_max_keys: int = 10_000  # per detector and for flood control: the memory cap
     forwarded_warning: bool = True
+    # ASGI logins read from the request: extra route paths/patterns, and the user-name field.
+    login_routes: tuple[str, ...] = ()
+    login_username_field: str = "username"
 
     @property
     def proxies(self) -> TrustedProxies:
