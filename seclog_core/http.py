@@ -39,6 +39,7 @@ _EXPLAINS = {
         "authz_fail",
         "input_validation_fail",
         "authn_login_lock",
+        "authn_login_fail",
         "authn_fail",
         "malicious_cors",
         "malicious_direct_reference",
