@@ -52,6 +52,10 @@ class Settings:
     flood_limit: int = 100
     flood_window: float = 60.0
     detector_max_keys: int = 10_000  # per detector and for flood control: the memory cap
+    # Where detector windows live: host (SQLite shared by this host's workers), process, redis.
+    detector_state: str = "host"
+    state_dir: str | None = None  # host state; default: the user cache dir /seclog/state
+    detector_ipv6_prefix: int = 64  # IPv6 clients are counted per prefix of this length
     forwarded_warning: bool = True
     # ASGI logins read from the request: extra route paths/patterns, and the user-name field.
     login_routes: tuple[str, ...] = ()
@@ -68,6 +72,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 _CHOICES = {
     "local_sink": ("auto", "stderr", "none"),
     "spool_drop": ("oldest", "newest"),
+    "detector_state": ("host", "process", "redis"),
 }
 _POLICIES = ("identify", "pseudonymize", "omit")
 
@@ -168,6 +173,10 @@ def _validate(settings: Settings) -> Settings:
                 "16 characters (e.g. the output of `python -c 'import secrets; "
                 "print(secrets.token_hex(32))'`)"
             )
+    if settings.detector_ipv6_prefix > 128:
+        raise _fail("detector_ipv6_prefix", settings.detector_ipv6_prefix, "an integer 0-128")
+    if settings.detector_state == "redis" and not settings.redis_url:
+        raise ConfigError("seclog setting detector_state='redis' needs redis_url")
     if settings.max_value_length < 16:
         raise _fail("max_value_length", settings.max_value_length, "an integer >= 16")
     return settings
