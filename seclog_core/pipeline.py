@@ -149,6 +149,7 @@ class Pipeline:
             safe.update(ocsf_fields(kind, final_outcome))
         text = self.redactor.scrub_text(body) if body else _default_body(kind.description, safe)
         event = SecurityEvent(kind, text, SecurityEvent.freeze(safe), time.time_ns())
+        _pre_policy.value = (event, raw)  # detectors count on values before field policies
         for gate in self.gates:
             if not gate(event, self):
                 return None
@@ -182,6 +183,16 @@ def _exception_message(exception: BaseException) -> str:
         return str(exception)
     except Exception:
         return f"<unprintable {type(exception).__name__}>"
+
+
+_pre_policy = threading.local()
+
+
+def pre_policy_attributes(event: SecurityEvent) -> Mapping[str, object] | None:
+    """The attributes of ``event`` before redaction and field policies, while it is being
+    emitted on this thread (for observers and gates, such as detectors); else None."""
+    pair = getattr(_pre_policy, "value", None)
+    return pair[1] if pair is not None and pair[0] is event else None
 
 
 _all_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
