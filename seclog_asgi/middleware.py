@@ -4,17 +4,21 @@ For http and websocket scopes it binds a request context (client address through
 trusted proxies, method, user agent, request id; route and user as the framework
 learns them), watches ``http.response.start`` for the status, and reports the
 outcome through :func:`seclog_core.adapters.finish_request`. Response bodies pass
-straight through; lifespan passes through with a flush at shutdown.
+straight through; a login route's request body is copied (bounded) as the app
+reads it. Lifespan passes through with a flush at shutdown.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from seclog_core import RequestContext, bind_request_context, reset_request_context
-from seclog_core.adapters import build_pipeline, finish_request, report_failure
+from seclog_core import ConfigError, RequestContext, bind_request_context, reset_request_context
+from seclog_core.adapters import Pipeline, build_pipeline, finish_request, guarded
 
-from ._lifespan import run_lifespan
+from ._broken import Refusal, built_lazily
+from ._lifespan import flush_at_exit, run_lifespan, warm_up
+from ._login import LoginRoutes, LoginWatch, find_login_routes
+from ._outcome import classify
 from ._scope import auth_middleware_rejected, context_from_scope, refresh_from_scope
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._websocket import WebSocketWatch
@@ -27,26 +31,50 @@ class SecurityLoggingMiddleware:
 
     ``options`` are seclog settings (``trusted_proxies=["10.0.0.0/8"]``, ...), validated
     now: a bad one raises :class:`seclog_core.ConfigError`. With Starlette or FastAPI,
-    ``app.add_middleware(SecurityLoggingMiddleware, **options)`` does the same.
+    ``app.add_middleware(SecurityLoggingMiddleware, **options)`` builds it at the first
+    ASGI call; a bad setting then fails the lifespan start-up (the server exits with the
+    message) or, on a server without lifespan, is logged once and every request gets 500.
     """
+
+    pipeline: Pipeline
 
     def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
-        self.pipeline = build_pipeline(**options)
+        self._refusal: Refusal | None = None
+        self._logins: LoginRoutes | None = None
+        try:
+            self.pipeline = build_pipeline(**options)
+        except ConfigError as exc:
+            if not built_lazily():
+                raise
+            self._refusal = Refusal(exc)
+            return
+        lazily = built_lazily()
+        if not lazily:  # at import, off any request: build the providers now
+            warm_up(self.pipeline)
+        flush_at_exit()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
+        if self._refusal is not None:
+            await self._refusal(scope, receive, send)
+            return
         if kind != "http":
             if kind == "websocket":
                 await self._websocket(scope, receive, send)
             elif kind == "lifespan":
-                await run_lifespan(self.app, scope, receive, send)
+                await run_lifespan(self.app, scope, receive, send, self.pipeline)
             else:
                 await self.app(scope, receive, send)
             return
         # HTTP, inline: this runs on every request, so it costs one frame, not two.
         ctx = context_from_scope(scope, self.pipeline)
         status: int | None = None
+        login: LoginWatch | None = None
+        if scope.get("method") == "POST":
+            login = self._login_watch(scope, receive)
+            if login is not None:
+                receive = login.tee
 
         async def send_watching_status(message: Message) -> None:
             nonlocal status
@@ -62,6 +90,9 @@ class SecurityLoggingMiddleware:
                 self._finish(scope, ctx, status, exc)
             raise
         else:
+            if login is not None:
+                with guarded("asgi.login"):
+                    login.report(ctx, status, self.pipeline)
             if status is not None and status < 400:
                 finish_request(ctx, status)  # the common case: nothing more to look at
             else:
@@ -69,15 +100,26 @@ class SecurityLoggingMiddleware:
         finally:
             reset_request_context(token)
 
+    def _login_watch(self, scope: Scope, receive: Receive) -> LoginWatch | None:
+        """A watch over this request's body when it goes to a login route; never raises."""
+        with guarded("asgi.login_routes"):
+            app = scope.get("app") or self.app
+            logins = self._logins
+            if logins is None or logins.app is not app:
+                settings = self.pipeline.settings
+                routes = find_login_routes(app, settings.login_routes)
+                logins = self._logins = LoginRoutes(app, routes, settings.login_username_field)
+            if logins.routes and logins.match(scope):
+                return LoginWatch(scope, receive, logins.field)
+        return None
+
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = context_from_scope(scope, self.pipeline)
         watch = WebSocketWatch(scope, ctx, self.pipeline)
 
         async def send_watching_handshake(message: Message) -> None:
-            try:
+            with guarded("asgi.websocket"):
                 watch.observe(message)
-            except Exception as exc:
-                report_failure("asgi.websocket", exc)
             await send(message)
 
         token = bind_request_context(ctx)
@@ -96,13 +138,33 @@ class SecurityLoggingMiddleware:
         self, scope: Scope, ctx: RequestContext, status: int | None, exception: Exception | None
     ) -> None:
         """Report the outcome; never raises (the app's own exception is re-raised by the caller)."""
-        try:
+        with guarded("asgi.finish"):
             if exception is not None or (status is not None and status >= 400):
                 refresh_from_scope(scope, ctx)  # only where an event may follow
-            if (
-                exception is None
-                and status == 400
+            if exception is not None:
+                meaning = classify(exception)
+                if meaning == "client_left":
+                    return  # the client went away: nothing the server did wrong
+                if meaning == "request_invalid":
+                    self.pipeline.emit(
+                        "input_validation_fail",
+                        {"security.reason": "request_validation"},
+                        exception=exception,
+                        context=ctx,
+                    )
+                    return
+            elif status is None and scope["type"] == "http":
+                # The app returned without answering: the server sends 500 for it.
+                self.pipeline.emit(
+                    "sys_error",
+                    {"http.response.status_code": 500, "security.reason": "no_response"},
+                    context=ctx,
+                )
+                status = 500
+            elif (
+                status == 400
                 and scope["type"] == "http"
+                and "authn_login_fail" not in ctx.emitted
                 and auth_middleware_rejected(scope)
             ):
                 self.pipeline.emit(
@@ -110,6 +172,4 @@ class SecurityLoggingMiddleware:
                     {"http.response.status_code": 400, "security.reason": "authentication_error"},
                     context=ctx,
                 )
-        except Exception as exc:
-            report_failure("asgi.finish", exc)
         finish_request(ctx, status, exception=exception)
