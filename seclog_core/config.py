@@ -60,6 +60,8 @@ class Settings:
     # ASGI logins read from the request: extra route paths/patterns, and the user-name field.
     login_routes: tuple[str, ...] = ()
     login_username_field: str = "username"
+    # Models whose str() is a credential ("app_label.ModelName"): admin events name model + pk.
+    credential_models: tuple[str, ...] = ()
 
     @property
     def proxies(self) -> TrustedProxies:
