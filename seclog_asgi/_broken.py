@@ -31,9 +31,8 @@ def built_lazily() -> bool:
     Starlette's and FastAPI's ``build_middleware_stack`` call ``cls(app, **options)``
     at the first request; only the frame name tells that apart from a direct wrap.
     """
-    frame: FrameType | None = sys._getframe(
-        2
-    )  # 0 here, 1 SecurityLoggingMiddleware.__init__, 2 its caller
+    # Frame 0 is this function, 1 the middleware's __init__, 2 whoever constructs it.
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(3):  # a subclass's __init__ may sit in between
         if frame is None:
             return False

@@ -42,6 +42,7 @@ class LoginRoute:
     path: str
     source: str
     pattern: re.Pattern[str]
+    username_field: str = "username"
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -94,10 +95,16 @@ def _walk(routes: Any, prefix: str, depth: int) -> Iterator[tuple[str, Any]]:
             yield prefix + path, route
 
 
-def find_login_routes(app: Any, configured: tuple[str, ...]) -> list[LoginRoute]:
-    """Every login route of ``app`` (duck-typed: no framework import) and of the setting."""
+def find_login_routes(
+    app: Any, configured: tuple[str, ...], username_field: str = "username"
+) -> list[LoginRoute]:
+    """Every login route of ``app`` (duck-typed: no framework import) and of the setting.
+
+    Configured routes read ``username_field``; detected ones the OAuth2 form's ``username``.
+    """
     found: list[LoginRoute] = [
-        LoginRoute(path, "login_routes setting", _compile(path)) for path in configured
+        LoginRoute(path, "login_routes setting", _compile(path), username_field)
+        for path in configured
     ]
     token_urls: set[str] = set()
     posts: list[tuple[str, Any]] = []
@@ -122,28 +129,28 @@ def find_login_routes(app: Any, configured: tuple[str, ...]) -> list[LoginRoute]
 class LoginRoutes:
     """The login routes of one app, matched against a request's path."""
 
-    __slots__ = ("app", "field", "routes")
+    __slots__ = ("app", "routes")
 
-    def __init__(self, app: object, routes: list[LoginRoute], field: str) -> None:
+    def __init__(self, app: object, routes: list[LoginRoute]) -> None:
         self.app = app
         self.routes = routes
-        self.field = field
 
-    def match(self, scope: Scope) -> bool:
+    def match(self, scope: Scope) -> LoginRoute | None:
+        """The login route serving this request's path (the first configured one wins)."""
         path = scope.get("path")
         if not isinstance(path, str):
-            return False
+            return None
         root_path = scope.get("root_path")
         if root_path and path.startswith(root_path):
             inner = path[len(root_path) :]
             candidates = (path, inner) if inner.startswith("/") else (path,)
         else:
             candidates = (path,)
-        return any(
-            route.pattern.fullmatch(candidate) is not None
-            for route in self.routes
-            for candidate in candidates
-        )
+        for route in self.routes:
+            for candidate in candidates:
+                if route.pattern.fullmatch(candidate) is not None:
+                    return route
+        return None
 
 
 def _content_type(scope: Scope) -> str:

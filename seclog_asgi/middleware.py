@@ -107,10 +107,13 @@ class SecurityLoggingMiddleware:
             logins = self._logins
             if logins is None or logins.app is not app:
                 settings = self.pipeline.settings
-                routes = find_login_routes(app, settings.login_routes)
-                logins = self._logins = LoginRoutes(app, routes, settings.login_username_field)
-            if logins.routes and logins.match(scope):
-                return LoginWatch(scope, receive, logins.field)
+                routes = find_login_routes(
+                    app, settings.login_routes, settings.login_username_field
+                )
+                logins = self._logins = LoginRoutes(app, routes)
+            route = logins.match(scope) if logins.routes else None
+            if route is not None:
+                return LoginWatch(scope, receive, route.username_field)
         return None
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
