@@ -157,7 +157,7 @@ _TABLE: tuple[tuple[str, Severity, OwaspLevel, Outcome, str, str], ...] = (
     # Malicious behaviour [MALICIOUS]
     (
         "malicious_excess_404",
-        _W,
+        _E,  # a detector's alert: ERROR like every alert
         "WARN",
         "failure",
         "web",
@@ -173,7 +173,7 @@ _TABLE: tuple[tuple[str, Severity, OwaspLevel, Outcome, str, str], ...] = (
     ),
     (
         "malicious_attack_tool",
-        _W,
+        _E,  # a detector's alert: ERROR like every alert
         "CRITICAL",
         "failure",
         "web",

@@ -19,3 +19,11 @@ def telemetry() -> Iterator[Telemetry]:
     """A fresh default pipeline whose telemetry stays in memory."""
     with in_memory_telemetry() as collected:
         yield collected
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Host-shared detector state (the default) lives in a fresh temp dir for each test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SECLOG_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        yield

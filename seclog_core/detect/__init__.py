@@ -2,7 +2,8 @@
 
 Installed on every pipeline (``register_component``): an engine that counts
 failed logins, authorization failures, 404s, 5xx and attack-tool user agents
-in memory or Redis, and a flood-control gate. ``on_alert(callback)`` lets the
+in state shared by the host's workers (SQLite), all hosts (Redis) or one
+process (memory), and a flood-control gate. ``on_alert(callback)`` lets the
 app respond; seclog itself only monitors.
 """
 
@@ -41,20 +42,35 @@ __all__ = [
 
 
 def build_backend(settings: Any) -> StateBackend:
-    """In-memory state, or Redis (with in-memory fallback) when ``redis_url`` is set."""
-    memory = MemoryState(settings.detector_max_keys)
-    if not settings.redis_url:
-        return memory
-    try:
-        from .redis_state import RedisState
+    """Where detector windows live, per ``detector_state`` (and ``redis_url``).
 
-        return RedisState(settings.redis_url, timeout=settings.redis_timeout, fallback=memory)
-    except ImportError:
-        raise ConfigError(
-            "seclog setting redis_url needs the redis package: pip install 'seclog[redis]'"
-        ) from None
-    except ValueError as exc:  # a malformed URL
-        raise ConfigError(f"seclog setting redis_url is invalid: {exc}") from None
+    ``host`` (the default): one SQLite file shared by every worker of this host;
+    ``redis``, or ``host`` with ``redis_url`` set: every host through Redis;
+    ``process``: each worker alone, in memory. Shared backends fall back to
+    per-process memory when their store is unusable.
+    """
+    memory = MemoryState(settings.detector_max_keys)
+    mode = getattr(settings, "detector_state", "host")
+    if mode == "process":
+        return memory
+    if settings.redis_url:
+        try:
+            from .redis_state import RedisState
+
+            return RedisState(settings.redis_url, timeout=settings.redis_timeout, fallback=memory)
+        except ImportError:
+            raise ConfigError(
+                "seclog setting redis_url needs the redis package: pip install 'seclog[redis]'"
+            ) from None
+        except ValueError as exc:  # a malformed URL
+            raise ConfigError(f"seclog setting redis_url is invalid: {exc}") from None
+    from .sqlite_state import SQLiteState, state_file
+
+    return SQLiteState(
+        state_file(getattr(settings, "state_dir", None)),
+        max_keys=settings.detector_max_keys,
+        fallback=memory,
+    )
 
 
 def install(pipeline: Pipeline) -> None:
@@ -73,6 +89,7 @@ def install(pipeline: Pipeline) -> None:
             settings.flood_limit,
             settings.flood_window,
             max_keys=settings.detector_max_keys,
+            ipv6_prefix=settings.detector_ipv6_prefix,
             on_suppressed=engine.observe if engine is not None else None,
         )
         pipeline.state["flood_control"] = flood

@@ -17,7 +17,19 @@ from .._internal import report_failure
 from ..context import RequestContext, current_request_context
 from ..events import AttributeValue, SecurityEvent
 from .hooks import Alert, run_callbacks
-from .rules import OUTPUT_TYPES, Rule, attack_tool_pattern
+from .keys import client_key, user_key
+from .rules import (
+    OUTPUT_TYPES,
+    RULE_INFO,
+    RULE_REFERENCE,
+    RULE_VERSION,
+    RULESET,
+    STUFFING_APP_FACTOR,
+    STUFFING_MIN_FAILURE_RATIO,
+    UNKNOWN_USER_REASONS,
+    Rule,
+    attack_tool_pattern,
+)
 from .state import Hit, StateBackend
 
 __all__ = ["DetectorEngine"]
@@ -26,11 +38,14 @@ __all__ = ["DetectorEngine"]
 _RETRY_CAP = 100
 _TOOL_CACHE_SIZE = 1024
 _IDENTITY = ("user.name", "user.id", "client.address")
+# Ratio inputs (logins per client or app-wide) keep at most this many timestamps.
+_TALLY_CAP = 200
 _AUTHZ = frozenset({"authz_fail", "malicious_direct_reference"})
 
 _REASONS: Mapping[str, str] = {
     "brute_force": "{count} failed logins on one account within {window:g} s",
     "credential_stuffing": "failed logins for {count} accounts from one client within {window:g} s",
+    "slow_brute_force": "{count} failed logins on one account within {window:g} s",
     "distributed_brute_force": "failed logins from {count} clients on one account within "
     "{window:g} s",
     "authz_burst": "{count} authorization failures from one {who} within {window:g} s",
@@ -60,22 +75,18 @@ class DetectorEngine:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from ..pipeline import Pipeline
+        from ..pipeline import Pipeline, pre_policy_attributes
 
         assert isinstance(pipeline, Pipeline)
         self.pipeline = pipeline
         self.rules = dict(rules)
         self.backend = backend
         self.clock = clock
+        self._raw = pre_policy_attributes
+        self._prefix = pipeline.settings.detector_ipv6_prefix
         self._tools = attack_tool_pattern()
         # User agents repeat across requests: remember each verdict (bounded).
         self._tool_cache: dict[str, str | None] = {}
-        policies = pipeline.settings.field_policies
-        # Fields whose logged value can be passed on as is; pseudonymized ones are
-        # already hashed in what detectors see and must not be hashed twice.
-        self._passthrough = {
-            f for f in _IDENTITY if policies.get(f) not in ("pseudonymize", "omit")
-        }
 
     # --- inputs --------------------------------------------------------------------
 
@@ -94,11 +105,11 @@ class DetectorEngine:
             pending: list[_Pending] = []
             scanning = self.rules["scanning"]
             tool = self._tool(ctx.user_agent)
-            if (tool or (status == 404 and scanning.enabled)) and ctx.client_address:
-                client = self._logged("client.address", ctx.client_address)
-                identity: dict[str, AttributeValue] = {"client.address": client}
+            client = client_key(ctx.client_address, self._prefix)
+            if (tool or (status == 404 and scanning.enabled)) and client:
+                identity: dict[str, AttributeValue] = {"client.address": str(ctx.client_address)}
                 if ctx.user_name:
-                    identity["user.name"] = self._logged("user.name", ctx.user_name)
+                    identity["user.name"] = str(ctx.user_name)
                 if status == 404 and scanning.enabled:
                     pending.append(self._pending(scanning, client, "client.address", identity))
                 if tool:
@@ -110,47 +121,29 @@ class DetectorEngine:
     # --- internals -----------------------------------------------------------------
 
     def _observe(self, event: SecurityEvent) -> None:
-        attrs = event.attributes
+        # Count on the values the app gave, before field policies (omit, pseudonymize)
+        # and truncation: the policies shape what is logged, not what is detected.
+        attrs = self._raw(event) or event.attributes
         name = event.type.name
-        user = _text(attrs.get("user.name"))
-        client = _text(attrs.get("client.address"))
+        user_value = attrs.get("user.name")
+        client_value = attrs.get("client.address")
+        user = user_key(user_value)
+        client = client_key(client_value, self._prefix)
         identity: dict[str, AttributeValue] = {}
         if user:
-            identity["user.name"] = user
+            identity["user.name"] = str(user_value)
         if client:
-            identity["client.address"] = client
+            identity["client.address"] = str(client_value)
         # The id the app reported with the event (manual API) travels with what it derives.
-        user_id = _text(attrs.get("user.id"))
-        if user_id:
-            identity["user.id"] = user_id
+        user_id = attrs.get("user.id")
+        if user_id is not None and user_id != "":
+            identity["user.id"] = str(user_id)
         rules = self.rules
         pending: list[_Pending] = []
         if name == "authn_login_fail":
-            brute, after = rules["brute_force"], rules["success_after_fail"]
-            if user and (brute.enabled or after.enabled):
-                pending.append(
-                    self._pending(
-                        brute,
-                        user,
-                        "user.name",
-                        identity,
-                        cap=max(brute.threshold, _RETRY_CAP),
-                        fire=brute.enabled,
-                    )
-                )
-            spread = rules["distributed_brute_force"]
-            if user and client and spread.enabled:
-                pending.append(self._pending(spread, user, "user.name", identity, member=client))
-            stuffing = rules["credential_stuffing"]
-            if user and client and stuffing.enabled:
-                pending.append(
-                    self._pending(stuffing, client, "client.address", identity, member=user)
-                )
-        elif name == "authn_login_success" and user and rules["success_after_fail"].enabled:
-            window = rules["success_after_fail"].window
-            retries = self.backend.take("brute_force", user, window, self.clock())
-            if retries:
-                self._success_after_fail(user, retries, identity)
+            self._login_failed(user, client, identity, attrs.get("security.reason"))
+        elif name == "authn_login_success" and user:
+            self._login_succeeded(user, client, identity)
         elif name in _AUTHZ and rules["authz_burst"].enabled and (user or client):
             field = "user.name" if user else "client.address"
             key = user or client or ""
@@ -163,6 +156,129 @@ class DetectorEngine:
         if tool:
             pending.append(self._tool_pending(client or "unknown", identity, tool))
         self._run(pending, None)
+
+    def _login_failed(
+        self,
+        user: str | None,
+        client: str | None,
+        identity: dict[str, AttributeValue],
+        reason: object,
+    ) -> None:
+        rules, now = self.rules, self.clock()
+        brute, slow = rules["brute_force"], rules["slow_brute_force"]
+        spread, stuffing = rules["distributed_brute_force"], rules["credential_stuffing"]
+        after = rules["success_after_fail"]
+        hits: list[Hit] = []
+        if user and (brute.enabled or after.enabled):
+            hits.append(_record(brute, user, cap=max(brute.threshold, _RETRY_CAP)))
+        if user and slow.enabled:
+            hits.append(_record(slow, user))
+        if user and client and spread.enabled:
+            hits.append(_record(spread, user, member=client))
+        unknown = isinstance(reason, str) and reason in UNKNOWN_USER_REASONS
+        if user and client and stuffing.enabled:
+            hits.append(_record(stuffing, client, member=user))
+            hits.append(_record(stuffing, client, bucket="login_fail_client", cap=_TALLY_CAP))
+            if unknown:
+                hits.append(_record(stuffing, client, bucket="login_unknown_client", member=user))
+        if user and stuffing.enabled:
+            wide = stuffing.threshold * STUFFING_APP_FACTOR
+            hits.append(_record(stuffing, "*", bucket="stuffing_app", member=user, cap=wide))
+            hits.append(_record(stuffing, "*", bucket="login_fail_app", cap=_TALLY_CAP))
+        if not hits:
+            return
+        counts = {
+            (h.bucket, h.key): r.count
+            for h, r in zip(hits, self.backend.hit_many(hits, now), strict=True)
+        }
+        if user:
+            self._account_alert(user, identity, counts, now)
+        if user and stuffing.enabled:
+            self._stuffing_alert(client, identity, counts, now)
+
+    def _account_alert(
+        self,
+        user: str,
+        identity: dict[str, AttributeValue],
+        counts: dict[tuple[str, str], int],
+        now: float,
+    ) -> None:
+        """One alert per account per cooldown, whichever way the account is attacked."""
+        rules = self.rules
+        addresses = counts.get(("distributed_brute_force", user), 0)
+        fired: Rule | None = None
+        count = 0
+        for name in ("brute_force", "distributed_brute_force", "slow_brute_force"):
+            rule = rules[name]
+            count = counts.get((name, user), 0)
+            if rule.enabled and count >= rule.threshold:
+                fired = rule
+                break
+        if fired is None:
+            return
+        brute = rules["brute_force"]
+        if not self.backend.claim("brute_force", user, brute.cooldown, now):
+            return
+        spread = rules["distributed_brute_force"]
+        extra: dict[str, AttributeValue] = {
+            "security.distributed": addresses >= spread.threshold,
+            "security.address_count": addresses,
+        }
+        item = _Pending(fired, _record(fired, user), "user.name", identity, {})
+        self._alert(fired, user, "user.name", count, item, None, extra)
+
+    def _stuffing_alert(
+        self,
+        client: str | None,
+        identity: dict[str, AttributeValue],
+        counts: dict[tuple[str, str], int],
+        now: float,
+    ) -> None:
+        """Many accounts failing from one client (or app-wide), nearly every login failing."""
+        rule = self.rules["credential_stuffing"]
+        backend = self.backend
+        for key, bucket, fails, threshold in (
+            (client, "credential_stuffing", "login_fail_client", rule.threshold),
+            ("*", "stuffing_app", "login_fail_app", rule.threshold * STUFFING_APP_FACTOR),
+        ):
+            if key is None:
+                continue
+            names = counts.get((bucket, key), 0)
+            if names < threshold:
+                continue
+            unknown = counts.get(("login_unknown_client", key), 0)
+            if unknown * 2 < threshold:
+                successes = backend.count(_success_bucket(fails), key, rule.window, now)
+                failures = counts.get((fails, key), 0)
+                if failures < STUFFING_MIN_FAILURE_RATIO * (failures + successes):
+                    continue  # a crowd behind one address: most of its logins succeed
+            # The condition holds: this is the attack, alerted now or within the cooldown.
+            # An attack from one client must not be alerted again app-wide.
+            if not backend.claim(bucket, key, rule.cooldown, now):
+                return
+            field = "client.address" if key != "*" else "service"
+            item = _Pending(rule, _record(rule, key), field, identity, {})
+            extra: dict[str, AttributeValue] = {"security.distributed": key == "*"}
+            self._alert(rule, key, field, names, item, None, extra)
+            return  # one attack, one alert: the app-wide view adds nothing now
+
+    def _login_succeeded(
+        self, user: str, client: str | None, identity: dict[str, AttributeValue]
+    ) -> None:
+        rules, now = self.rules, self.clock()
+        stuffing = rules["credential_stuffing"]
+        if stuffing.enabled:
+            tallies = [_record(stuffing, "*", bucket="login_success_app", cap=_TALLY_CAP)]
+            if client:
+                tallies.append(
+                    _record(stuffing, client, bucket="login_success_client", cap=_TALLY_CAP)
+                )
+            self.backend.hit_many(tallies, now)
+        rule = rules["success_after_fail"]
+        if rule.enabled:
+            retries = self.backend.take("brute_force", user, rule.window, now)
+            if retries:
+                self._success_after_fail(user, retries, identity)
 
     def _tool(self, user_agent: object) -> str | None:
         if not user_agent or not isinstance(user_agent, str):
@@ -227,31 +343,44 @@ class DetectorEngine:
         extra_attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         reason = _REASONS[rule.name].format(count=count, window=rule.window, **item.extra)
+        shown = self._logged(key_field, key)
+        info = RULE_INFO.get(rule.name)
         attributes: dict[str, object] = {
-            "security.rule": rule.name,
-            "security.key": key,
+            "security.rule": rule.name,  # deprecated: security_rule.name
             "security.key_field": key_field,
             "security.count": count,
             "security.window_seconds": rule.window,
             "security.threshold": rule.threshold,
             "security.reason": rule.name,
+            "security_rule.name": rule.name,
+            "security_rule.ruleset.name": RULESET,
+            "security_rule.version": RULE_VERSION,
+            "security_rule.reference": RULE_REFERENCE + rule.name,
         }
+        if shown is not None:
+            attributes["security.key"] = shown
+        if info is not None:
+            attributes["security_rule.uuid"] = info.uuid
+            attributes["security_rule.category"] = info.category
+            attributes["security_rule.description"] = info.description
         if "tool" in item.extra:
             attributes["security.attack_tool"] = item.extra["tool"]
-        attributes.update({f: v for f, v in item.identity.items() if f in self._passthrough})
+        # Raw values: the pipeline applies the field policies to the alert like any event.
+        attributes.update(item.identity)
         if extra_attributes:
             attributes.update(extra_attributes)
         event = self.pipeline.emit(rule.emits, attributes, body=reason, context=ctx)
+        logged = event.attributes if event is not None else {}
         run_callbacks(
             Alert(
                 rule=rule.name,
-                key=key,
+                key=shown or "",
                 key_field=key_field,
                 reason=reason,
                 count=count,
                 window_seconds=rule.window,
                 event=event,
-                identity=dict(item.identity),
+                identity={f: v for f, v in logged.items() if f in _IDENTITY},
                 context=ctx if ctx is not None else current_request_context(),
             )
         )
@@ -265,11 +394,27 @@ class DetectorEngine:
         extra = {"security.retry_count": retries}
         self._alert(rule, user, "user.name", retries, item, None, extra)
 
-    def _logged(self, field: str, raw: str) -> str:
-        """A raw request value as it would be logged (pseudonymized where configured)."""
-        value = self.pipeline.redactor.redact_attributes({field: raw}).get(field, "")
-        return value if isinstance(value, str) else str(value)
+    def _logged(self, field: str, key: str) -> str | None:
+        """A detector key as it may be logged: pseudonymized or left out per the policies."""
+        if field not in _IDENTITY:
+            return key
+        value = self.pipeline.redactor.redact_attributes({field: key}).get(field)
+        return None if value is None else str(value)
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _record(
+    rule: Rule,
+    key: str,
+    *,
+    bucket: str | None = None,
+    member: str | None = None,
+    cap: int | None = None,
+) -> Hit:
+    """A hit that only records (threshold 0): the engine decides and claims the cooldown."""
+    return Hit(
+        bucket or rule.name, key, rule.window, cap or rule.threshold, 0, rule.cooldown, member
+    )
+
+
+def _success_bucket(fails: str) -> str:
+    return fails.replace("login_fail", "login_success")

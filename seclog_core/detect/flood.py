@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from .._internal import report_failure
 from ..context import RequestContext, current_request_context
 from ..events import SecurityEvent
+from .keys import client_key, user_key
 from .rules import OUTPUT_TYPES
 
 __all__ = ["DISTINCT_CAP", "DISTINCT_FIELDS", "FloodControl"]
@@ -68,16 +69,19 @@ class FloodControl:
         window: float,
         *,
         max_keys: int,
+        ipv6_prefix: int = 64,
         on_suppressed: Callable[[SecurityEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from ..pipeline import Pipeline
+        from ..pipeline import Pipeline, pre_policy_attributes
 
         assert isinstance(pipeline, Pipeline)
         self.pipeline = pipeline
+        self._raw = pre_policy_attributes
         self.limit = limit
         self.window = window
         self.max_keys = max(1, max_keys)
+        self.ipv6_prefix = ipv6_prefix
         self.on_suppressed = on_suppressed
         self.clock = clock
         self._lock = threading.Lock()
@@ -101,12 +105,15 @@ class FloodControl:
             return True
 
     def _gate(self, event: SecurityEvent) -> bool:
+        # Keyed like the detectors: on pre-policy values, IPv6 per prefix, names normalized.
+        attrs = self._raw(event) or event.attributes
         key_field, key = "-", "*"
-        for name in _KEY_FIELDS:
-            value = event.attributes.get(name)
-            if isinstance(value, str) and value:
-                key_field, key = name, value
-                break
+        client = client_key(attrs.get("client.address"), self.ipv6_prefix)
+        user = None if client else user_key(attrs.get("user.name"))
+        if client:
+            key_field, key = "client.address", client
+        elif user:
+            key_field, key = "user.name", user
         slot = (event.type.name, key)
         now = self.clock()
         due: list[_Window] = []
@@ -164,7 +171,6 @@ class FloodControl:
     def _summarize(self, window: _Window) -> None:
         attributes: dict[str, object] = {
             "security.summarized_event": window.event_type,
-            "security.key": window.key,
             "security.key_field": window.key_field,
             "security.count": window.suppressed,
             "security.total_count": window.total,
@@ -175,8 +181,15 @@ class FloodControl:
             attributes[f"security.summary.{name}"] = list(values)
         if window.truncated:
             attributes["security.summary.truncated"] = True
-        if window.key_field in self._passthrough:
-            attributes[window.key_field] = window.key
+        if window.key_field in _KEY_FIELDS:
+            # The key as it may be logged: pseudonymized or left out per the field policies.
+            shown = self.pipeline.redactor.redact_attributes({window.key_field: window.key})
+            if window.key_field in shown:
+                attributes["security.key"] = shown[window.key_field]
+            if window.key_field in self._passthrough:
+                attributes[window.key_field] = window.key
+        else:
+            attributes["security.key"] = window.key
         body = (
             f"Flood control held back {window.suppressed} of {window.total} "
             f"{window.event_type} events for one {window.key_field} within {self.window:g} s"

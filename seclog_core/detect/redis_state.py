@@ -10,6 +10,7 @@ Redis again after a backoff. ``redis`` is imported only when this is used.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import threading
 import time
@@ -66,6 +67,12 @@ return count
 """
 
 
+# KEYS[1]: a window key. ARGV: now, window. Returns the count inside the window.
+_COUNT = """
+return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(ARGV[1]) - tonumber(ARGV[2])), '+inf')
+"""
+
+
 def _where(url: str) -> str:
     """The host and port of a Redis URL, never its password."""
     try:
@@ -91,6 +98,9 @@ class RedisState:
 
         self.url = url
         self.prefix = prefix
+        # "{seclog}:" puts all of seclog's keys in one cluster slot: a script's keys must
+        # share a slot, and one event touches several rules' keys.
+        self.tag = "{" + prefix.rstrip(":") + "}:"
         self.fallback = fallback if fallback is not None else MemoryState()
         self.retry_after = retry_after
         self.client: Any = redis.Redis.from_url(
@@ -103,6 +113,7 @@ class RedisState:
         )
         self._hit = self.client.register_script(_HIT)
         self._take = self.client.register_script(_TAKE)
+        self._count = self.client.register_script(_COUNT)
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._warned = False
@@ -137,10 +148,34 @@ class RedisState:
         self._up()
         return count
 
+    def count(self, bucket: str, key: str, window: float, now: float) -> int:
+        if not self._usable():
+            return self.fallback.count(bucket, key, window, now)
+        try:
+            count = int(self._count(keys=[self._keys(bucket, key)[0]], args=[now, window]))
+        except Exception as exc:
+            self._down(exc)
+            return self.fallback.count(bucket, key, window, now)
+        self._up()
+        return count
+
+    def claim(self, bucket: str, key: str, cooldown: float, now: float) -> bool:
+        if not self._usable():
+            return self.fallback.claim(bucket, key, cooldown, now)
+        try:
+            ms = max(1, math.ceil(cooldown * 1000))
+            claimed = self.client.set(self._keys(bucket, key)[1], "1", px=ms, nx=True)
+        except Exception as exc:
+            self._down(exc)
+            return self.fallback.claim(bucket, key, cooldown, now)
+        self._up()
+        return bool(claimed)
+
     def _keys(self, bucket: str, key: str) -> tuple[str, str]:
-        # Hashed: user names and addresses never appear in Redis key names.
+        # Hashed: user names and addresses never appear in Redis key names. One hash tag
+        # for every key of one script call, so Redis Cluster and Valkey run it on one slot.
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return f"{self.prefix}w:{bucket}:{digest}", f"{self.prefix}c:{bucket}:{digest}"
+        return f"{self.tag}w:{bucket}:{digest}", f"{self.tag}c:{bucket}:{digest}"
 
     def _usable(self) -> bool:
         return self.available or time.monotonic() >= self._down_until

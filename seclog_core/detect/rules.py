@@ -18,7 +18,15 @@ __all__ = [
     "ATTACK_TOOLS",
     "DEFAULT_RULES",
     "OUTPUT_TYPES",
+    "RULESET",
+    "RULE_INFO",
+    "RULE_REFERENCE",
+    "RULE_VERSION",
+    "STUFFING_APP_FACTOR",
+    "STUFFING_MIN_FAILURE_RATIO",
+    "UNKNOWN_USER_REASONS",
     "Rule",
+    "RuleInfo",
     "attack_tool_pattern",
     "resolve_rules",
 ]
@@ -60,8 +68,19 @@ _TABLE: tuple[tuple[str, str, str, str, int, float, float], ...] = (
         900.0,
     ),
     (
+        # A patient attacker stays under brute_force's window; an hour shows it.
+        "slow_brute_force",
+        "authn_login_fail_max",
+        "authn_login_fail",
+        "user.name",
+        30,
+        3600.0,
+        900.0,
+    ),
+    (
+        # One attack on one account is one alert: this folds into authn_login_fail_max.
         "distributed_brute_force",
-        "alert_distributed_brute_force",
+        "authn_login_fail_max",
         "distinct client.address in authn_login_fail",
         "user.name",
         5,
@@ -105,6 +124,77 @@ DEFAULT_RULES: Mapping[str, Rule] = {row[0]: Rule(*row) for row in _TABLE}
 # loops) and flood control never summarizes them.
 OUTPUT_TYPES: frozenset[str] = frozenset(rule.emits for rule in DEFAULT_RULES.values()) | {
     "security_events_summarized",
+    "alert_distributed_brute_force",  # emitted by seclog 0.1; still never counted
+}
+
+# Credential stuffing fires only when nearly every login from the client failed: an
+# office behind one NAT address mistypes a few passwords among hundreds of successes.
+STUFFING_MIN_FAILURE_RATIO = 0.8
+# ... unless the app says the names do not exist: half the threshold of unknown names
+# from one client is a list being tried, whatever else succeeds there.
+UNKNOWN_USER_REASONS = frozenset({"unknown_user", "user_not_found", "no_such_user", "unknown"})
+# A botnet sends a few names per address: the whole app failing for this many times the
+# threshold of distinct names, at the same failure ratio, is stuffing from many clients.
+STUFFING_APP_FACTOR = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """OpenTelemetry ``security_rule.*`` attributes of a rule's alerts."""
+
+    uuid: str  # the shipped Sigma rule's id, so in-process and SIEM hits join up
+    category: str
+    description: str
+
+
+RULESET = "seclog"
+RULE_VERSION = "2"
+RULE_REFERENCE = "docs/detection.md#"  # the page shipped with seclog; no site yet
+
+RULE_INFO: Mapping[str, RuleInfo] = {
+    "brute_force": RuleInfo(
+        "c25c927a-8db6-5ffa-83b2-f279391a0fa6",
+        "credential-access",
+        "Many failed logins on one account within a short window.",
+    ),
+    "slow_brute_force": RuleInfo(
+        "3e7e63e7-9f8d-5f4a-8fc9-13015baef503",
+        "credential-access",
+        "Failed logins on one account paced to stay under the brute-force window.",
+    ),
+    "distributed_brute_force": RuleInfo(
+        "46e09655-d511-5c56-aebb-da2d7762e239",
+        "credential-access",
+        "Failed logins on one account from many client addresses.",
+    ),
+    "credential_stuffing": RuleInfo(
+        "af8ee5ac-a7f5-532d-8e8a-4631fb855234",
+        "credential-access",
+        "Failed logins for many accounts from one client (or the whole app), nearly all failing.",
+    ),
+    "authz_burst": RuleInfo(
+        "a6b15c53-1709-51fa-8fef-a2aa41ae36c7",
+        "discovery",
+        "A burst of authorization failures from one user or client.",
+    ),
+    "scanning": RuleInfo(
+        "c2e7ad48-c8a8-554f-8be2-19241967f4d5",
+        "reconnaissance",
+        "Many requests for missing resources from one client.",
+    ),
+    "attack_tool": RuleInfo(
+        "ba283d74-0c41-5d95-8698-fe5ac005a349",
+        "reconnaissance",
+        "A request whose user agent names a well-known attack tool.",
+    ),
+    "error_burst": RuleInfo(
+        "a5805d27-fc59-50e3-887f-1ad0f5115a3e", "impact", "A burst of server errors."
+    ),
+    "success_after_fail": RuleInfo(
+        "f477f54e-a4d0-586e-a3f6-fc3d0de705f5",
+        "credential-access",
+        "A login succeeded after failed attempts on the same account.",
+    ),
 }
 
 # Tokens found in the default user agents of well-known attack tools.

@@ -49,6 +49,14 @@ class StateBackend(Protocol):
         """Count inside the window for ``bucket``/``key``, then forget it."""
         ...
 
+    def count(self, bucket: str, key: str, window: float, now: float) -> int:
+        """Hits (or distinct members) inside the window for ``bucket``/``key``."""
+        ...
+
+    def claim(self, bucket: str, key: str, cooldown: float, now: float) -> bool:
+        """Take the cooldown of ``bucket``/``key`` if it is free (one alert per cooldown)."""
+        ...
+
 
 class MemoryState:
     """Per-process state: an LRU of windows per bucket plus an LRU of cooldowns."""
@@ -71,6 +79,20 @@ class MemoryState:
             if not times:
                 return 0
             return sum(1 for t in times if t > now - window)
+
+    def count(self, bucket: str, key: str, window: float, now: float) -> int:
+        with self._lock:
+            table = self._counts.get(bucket)
+            times = table.get(key) if table is not None else None
+            if times is not None:
+                return sum(1 for t in times if t > now - window)
+            sets = self._sets.get(bucket)
+            members = sets.get(key) if sets is not None else None
+            return sum(1 for t in (members or {}).values() if t > now - window)
+
+    def claim(self, bucket: str, key: str, cooldown: float, now: float) -> bool:
+        with self._lock:
+            return self._claim(Hit(bucket, key, 0.0, 1, 1, cooldown), now, 1)
 
     def size(self) -> int:
         """Keys held across all buckets (for tests and the benchmark)."""

@@ -53,14 +53,17 @@ def test_credential_stuffing_from_one_client_is_one_alert(make_app, events):
 
 
 def test_distributed_brute_force_on_one_account(make_app, events):
-    """Five different clients failing on one account raise distributed brute force."""
+    """Five clients failing on one account give one authn_login_fail_max marked distributed."""
     app = make_app()
-    for i in range(8):
+    for i in range(25):
         app.login("carol", client=f"192.0.2.{i + 1}")
-    alert = events.one("alert_distributed_brute_force")
+    alert = events.one("authn_login_fail_max")
+    assert alert.attributes["security.rule"] == "distributed_brute_force"
     assert alert.attributes["security.key"] == "carol"
     assert alert.attributes["security.count"] == 5
-    assert alerts(events) == ["alert_distributed_brute_force"]
+    assert alert.attributes["security.distributed"] is True
+    assert alert.attributes["security.address_count"] == 5
+    assert alerts(events) == ["authn_login_fail_max"]
 
 
 def test_authorization_failure_burst_from_one_client(make_app, events):

@@ -108,7 +108,7 @@ def test_keys_expire_by_themselves_and_hide_identities(server):
     state.hit_many([Hit("brute_force", "alice", 30.0, 10, 1, 90.0)], time.time())
     client = redis.Redis.from_url(server.url)
     try:
-        keys = [k.decode() for k in client.keys("seclog:*")]
+        keys = [k.decode() for k in client.keys("{seclog}:*")]
         assert len(keys) == 2
         assert all("alice" not in k for k in keys)
         ttls = sorted(client.pttl(k) for k in keys)
@@ -165,3 +165,22 @@ def test_a_redis_that_never_answers_costs_at_most_the_timeout():
         elapsed = time.monotonic() - started
     assert elapsed < 0.5
     assert result[0].count == 1 and not state.available
+
+
+def test_every_key_of_one_event_lies_in_one_cluster_slot(server):
+    """All keys one script touches share a hash slot, so Redis Cluster and Valkey run it."""
+    from redis.crc import key_slot
+
+    state = _state(server)
+    hits = [
+        Hit("brute_force", "alice", 30.0, 10, 1, 90.0),
+        Hit("credential_stuffing", "203.0.113.9", 30.0, 10, 1, 90.0, member="alice"),
+    ]
+    state.hit_many(hits, time.time())
+    client = redis.Redis.from_url(server.url)
+    try:
+        keys = client.keys("*")
+        assert len(keys) == 4
+        assert len({key_slot(k) for k in keys}) == 1
+    finally:
+        client.close()

@@ -1,0 +1,292 @@
+"""Detector state shared by every worker of one host: SQLite in WAL mode, no service to run.
+
+One file per service in seclog's state directory; each event's hits are one
+``BEGIN IMMEDIATE`` transaction, so workers of a pre-fork server (gunicorn,
+uvicorn ``--workers``) count together and exactly one of them claims a
+cooldown. Keys are digested (user names and addresses never reach the disk)
+and rows are bounded per bucket, so the file stays small whatever an attacker
+sends. The directory must be trusted like the spool: owned by the current
+user, not writable by others. When it is not, or the file cannot be opened or
+written, detectors fall back to per-process state, say so once, count each
+failure and try the file again after a backoff; nothing is raised into the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Sequence
+
+from .._internal import logger, report_failure
+from .state import Hit, HitResult, MemoryState
+
+__all__ = ["SQLiteState", "default_state_dir", "state_file"]
+
+RETRY_AFTER = 30.0
+# A writer waits this long for another worker's transaction before using per-process state.
+_BUSY_MS = 200
+# Expired rows are swept, and buckets trimmed to max_keys, every this many writes per process.
+_SWEEP_EVERY = 512
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  data TEXT NOT NULL,
+  expires REAL NOT NULL,
+  PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+"""
+
+
+def default_state_dir() -> str:
+    """``$XDG_CACHE_HOME/seclog/state`` (or ``~/.cache/seclog/state``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "seclog", "state")
+
+
+def state_file(directory: str | None) -> str:
+    """The state file for this service (``OTEL_SERVICE_NAME``) in ``directory``."""
+    service = os.environ.get("OTEL_SERVICE_NAME") or "default"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", service)[:64]
+    return os.path.join(os.path.expanduser(directory or default_state_dir()), f"{name}.sqlite3")
+
+
+def _trusted_dir(path: str) -> None:
+    """Create ``path`` private, or check it is ours and not writable by others; else raise."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.stat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise PermissionError(f"{path} is not a directory")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise PermissionError(f"{path} is owned by another user")
+    if info.st_mode & 0o022:
+        raise PermissionError(f"{path} is writable by other users")
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class SQLiteState:
+    """Host-wide detector state in one SQLite file, with a per-process fallback."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        max_keys: int = 10_000,
+        fallback: MemoryState | None = None,
+        retry_after: float = RETRY_AFTER,
+    ) -> None:
+        self.path = path
+        self.max_keys = max(1, max_keys)
+        self.fallback = fallback if fallback is not None else MemoryState(max_keys)
+        self.retry_after = retry_after
+        self.failures = 0
+        self.available = True
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._down_until = 0.0
+        self._warned = False
+        self._writes = 0
+
+    # --- the StateBackend protocol ---------------------------------------------------
+
+    def hit_many(self, hits: Sequence[Hit], now: float) -> list[HitResult]:
+        try:
+            with self._lock:
+                conn = self._connection()
+                if conn is not None:
+                    return self._hit_many(conn, hits, now)
+        except Exception as exc:
+            self._down(exc)
+        return self.fallback.hit_many(hits, now)
+
+    def take(self, bucket: str, key: str, window: float, now: float) -> int:
+        try:
+            with self._lock:
+                conn = self._connection()
+                if conn is not None:
+                    with conn:
+                        conn.execute("BEGIN IMMEDIATE")
+                        times = self._load(conn, bucket, key)
+                        conn.execute(
+                            "DELETE FROM state WHERE bucket = ? AND key = ?", (bucket, digest(key))
+                        )
+                    kept = times if isinstance(times, list) else []
+                    return sum(1 for t in kept if t > now - window)
+        except Exception as exc:
+            self._down(exc)
+        return self.fallback.take(bucket, key, window, now)
+
+    def count(self, bucket: str, key: str, window: float, now: float) -> int:
+        try:
+            with self._lock:
+                conn = self._connection()
+                if conn is not None:
+                    data = self._load(conn, bucket, key)
+                    values: list[float] = list(
+                        data.values() if isinstance(data, dict) else data or ()
+                    )
+                    return sum(1 for t in values if t > now - window)
+        except Exception as exc:
+            self._down(exc)
+        return self.fallback.count(bucket, key, window, now)
+
+    def claim(self, bucket: str, key: str, cooldown: float, now: float) -> bool:
+        try:
+            with self._lock:
+                conn = self._connection()
+                if conn is not None:
+                    with conn:
+                        conn.execute("BEGIN IMMEDIATE")
+                        return self._claim(conn, bucket, key, cooldown, now)
+        except Exception as exc:
+            self._down(exc)
+        return self.fallback.claim(bucket, key, cooldown, now)
+
+    # --- internals --------------------------------------------------------------------
+
+    def _hit_many(
+        self, conn: sqlite3.Connection, hits: Sequence[Hit], now: float
+    ) -> list[HitResult]:
+        results: list[HitResult] = []
+        with conn:  # one transaction: all hits of one event, atomically across workers
+            conn.execute("BEGIN IMMEDIATE")
+            for hit in hits:
+                results.append(self._hit(conn, hit, now))
+        self._writes += 1
+        if self._writes % _SWEEP_EVERY == 0:
+            self._sweep(conn, now)
+        return results
+
+    def _hit(self, conn: sqlite3.Connection, hit: Hit, now: float) -> HitResult:
+        horizon = now - hit.window
+        data = self._load(conn, hit.bucket, hit.key)
+        count: int
+        if hit.member is None:
+            times = [t for t in data if t > horizon] if isinstance(data, list) else []
+            times.append(now)
+            del times[: max(0, len(times) - hit.cap)]
+            count = len(times)
+            stored: object = times
+        else:
+            members = dict(data) if isinstance(data, dict) else {}
+            member = hit.member if len(hit.member) <= 64 else digest(hit.member)
+            members.pop(member, None)
+            members[member] = now
+            kept = [(m, t) for m, t in members.items() if t > horizon][-hit.cap :]
+            count = len(kept)
+            stored = dict(kept)
+        conn.execute(
+            "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)",
+            (hit.bucket, digest(hit.key), json.dumps(stored), now + hit.window),
+        )
+        if hit.threshold <= 0 or count < hit.threshold:
+            return HitResult(count, False)
+        return HitResult(count, self._claim(conn, hit.bucket, hit.key, hit.cooldown, now))
+
+    def _claim(
+        self, conn: sqlite3.Connection, bucket: str, key: str, cooldown: float, now: float
+    ) -> bool:
+        slot = "cooldown:" + bucket
+        row = conn.execute(
+            "SELECT expires FROM state WHERE bucket = ? AND key = ?", (slot, digest(key))
+        ).fetchone()
+        if row is not None and row[0] > now:
+            return False
+        conn.execute(
+            "INSERT OR REPLACE INTO state VALUES (?, ?, '1', ?)",
+            (slot, digest(key), now + cooldown),
+        )
+        return True
+
+    def _load(
+        self, conn: sqlite3.Connection, bucket: str, key: str
+    ) -> list[float] | dict[str, float] | None:
+        row = conn.execute(
+            "SELECT data FROM state WHERE bucket = ? AND key = ?", (bucket, digest(key))
+        ).fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0])
+        return value if isinstance(value, list | dict) else None
+
+    def _sweep(self, conn: sqlite3.Connection, now: float) -> None:
+        """Drop expired rows, then the soonest-expiring rows of any bucket over max_keys."""
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM state WHERE expires <= ?", (now,))
+            over = conn.execute(
+                "SELECT bucket, COUNT(*) - ? FROM state GROUP BY bucket HAVING COUNT(*) > ?",
+                (self.max_keys, self.max_keys),
+            ).fetchall()
+            for bucket, excess in over:
+                conn.execute(
+                    "DELETE FROM state WHERE bucket = ? AND key IN (SELECT key FROM state "
+                    "WHERE bucket = ? ORDER BY expires LIMIT ?)",
+                    (bucket, bucket, excess),
+                )
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """This process's connection (reopened after a fork), or None while backing off."""
+        pid = os.getpid()
+        if self._conn is not None and self._pid == pid:
+            return self._conn
+        if not self.available and time.monotonic() < self._down_until:
+            return None
+        self._conn = None  # a connection inherited over fork() must never be used
+        directory = os.path.dirname(self.path)
+        _trusted_dir(directory)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        conn = sqlite3.connect(
+            self.path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # detector state may lose a moment on power loss
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+            conn.executescript(_SCHEMA)
+        except Exception:
+            conn.close()
+            raise
+        self._conn, self._pid = conn, pid
+        if not self.available:
+            self.available = True
+            logger.info("seclog: detector state file %s is usable again", self.path)
+        return conn
+
+    def _down(self, exc: BaseException) -> None:
+        self.failures += 1
+        report_failure("detect.sqlite", exc)
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except Exception as close_exc:
+                    report_failure("detect.sqlite", close_exc)
+            self._conn = None
+            self.available = False
+            self._down_until = time.monotonic() + self.retry_after
+            warn = not self._warned
+            self._warned = True
+        if warn:
+            logger.warning(
+                "seclog: detector state file %s is unusable (%s: %s); detectors count per "
+                "process (each worker alone) and retry every %g s",
+                self.path,
+                type(exc).__name__,
+                exc,
+                self.retry_after,
+            )
