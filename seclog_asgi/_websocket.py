@@ -3,7 +3,8 @@
 A close before ``websocket.accept`` is a refused handshake (the server answers
 403); ``websocket.http.response.start`` carries the status the app chose; close
 codes 1008 (policy violation), 3000 (unauthorized) and 3003 (forbidden) are
-failures whenever they come.
+failures whenever they come; a 1008 carrying FastAPI's validation errors is the
+client's bad input (``input_validation_fail``), not a denial.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ CLOSE_CODE_EVENTS: dict[int, tuple[str, str]] = {
 }
 
 
+def _validation_errors(reason: object) -> bool:
+    """FastAPI closes with 1008 and its validation errors (a list) as the reason."""
+    if isinstance(reason, list):
+        return True
+    return isinstance(reason, str) and reason.startswith("[{") and "loc" in reason
+
+
 class WebSocketWatch:
     """Follows one connection's outgoing messages; holds no state beyond the connection."""
 
@@ -42,13 +50,15 @@ class WebSocketWatch:
         if kind == "websocket.accept":
             self.accepted = True
         elif kind == "websocket.close":
-            self._closed(message.get("code") or 1000)
+            self._closed(message.get("code") or 1000, message.get("reason"))
         elif kind == "websocket.http.response.start":
             status = message.get("status")
             self.status = status if isinstance(status, int) else None
 
-    def _closed(self, code: object) -> None:
+    def _closed(self, code: object, reason: object) -> None:
         mapped = CLOSE_CODE_EVENTS.get(code) if isinstance(code, int) else None
+        if code == 1008 and _validation_errors(reason):
+            mapped = ("input_validation_fail", "request_validation")
         if mapped is None and not self.accepted:
             if auth_middleware_rejected(self.scope):
                 mapped = ("authn_fail", "authentication_error")
