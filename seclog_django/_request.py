@@ -73,10 +73,10 @@ def context_for(request: HttpRequest) -> RequestContext:
     return ctx
 
 
-def username_of(user: Any) -> str | None:
-    """A user's login name, or None for anonymous or unreadable users."""
+def username_of(user: Any, *, authenticated: bool = True) -> str | None:
+    """A user's login name, or None for anonymous (when ``authenticated``) or unreadable users."""
     try:
-        if user is None or not getattr(user, "is_authenticated", False):
+        if user is None or (authenticated and not getattr(user, "is_authenticated", False)):
             return None
         name = user.get_username()
         return str(name) if name is not None else None
@@ -110,7 +110,10 @@ def refresh_user(request: HttpRequest | None, ctx: RequestContext | None) -> Non
         name = username_of(user)
         if name is not None:
             ctx.user_name = name
-            ctx.user_id = str(user.pk) if getattr(user, "pk", None) is not None else None
+            try:
+                ctx.user_id = None if user.pk is None else str(user.pk)
+            except Exception:
+                ctx.user_id = None  # an unreadable id is left out, the event still goes
     if ctx.route is None:
         match = getattr(request, "resolver_match", None)
         route = getattr(match, "route", None)

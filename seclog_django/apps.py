@@ -1,4 +1,4 @@
-"""The Django app: ``ready()`` connects the receivers and the security-log handler."""
+"""The Django app: ``ready()`` builds the pipeline and connects the receivers."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ class SeclogConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
-        from . import checks, receivers, security_log
+        from . import admin_log, checks, integrations, receivers, security_log, settings
 
         del checks  # imported for its @register side effect
+        # First: a bad SECLOG stops the app here (ImproperlyConfigured), under every server,
+        # and the providers exist before the first event (never built on an event loop).
+        settings.start()
         receivers.connect()
+        admin_log.connect()
+        integrations.connect()
         security_log.install()

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from seclog_core import ConfigError, adapters
 from seclog_core.adapters import Pipeline, default_pipeline, logger
 
-__all__ = ["framework_settings", "get_pipeline", "reset_pipeline"]
+__all__ = ["build_pipeline", "framework_settings", "get_pipeline", "reset_pipeline", "start"]
 
 _lock = threading.Lock()
 _pipeline: Pipeline | None = None
@@ -45,12 +46,50 @@ def build_pipeline() -> Pipeline:
     return adapters.build_pipeline(framework=framework_settings())
 
 
+def start() -> Pipeline:
+    """Build the site's pipeline while the app loads (``AppConfig.ready``).
+
+    Every server loads Django through ``django.setup()`` (``manage.py``,
+    ``get_wsgi_application()``, ``get_asgi_application()``), so a bad setting
+    stops gunicorn, uWSGI, daphne and uvicorn at start-up, and the providers
+    are built here rather than at the first event on an event loop.
+    """
+    global _pipeline
+    try:
+        pipeline = build_pipeline()
+    except ConfigError as exc:
+        # ConfigError names the key, the expected form and close known keys, never a secret.
+        raise ImproperlyConfigured(f"settings.SECLOG: {_without_secrets(str(exc))}") from exc
+    with _lock:
+        _pipeline = pipeline
+    return pipeline
+
+
+_SECRET_SETTINGS = ("integrity_key", "pseudonymize_key", "redis_url")
+
+
+def _without_secrets(message: str) -> str:
+    # Belt and braces over ConfigError's own care: a secret given in the wrong form is named only.
+    try:
+        values = framework_settings()
+    except ConfigError:
+        return message
+    for key, value in values.items():
+        name = key.lower().removeprefix("seclog_")
+        if name in _SECRET_SETTINGS and value is not None:
+            for shown in {repr(value), str(value)}:
+                if len(shown) >= 4:
+                    message = message.replace(shown, "<hidden>")
+    return message
+
+
 def get_pipeline() -> Pipeline:
     """The site's pipeline, built on first use.
 
-    A settings error is reported once through the ``seclog`` logger (and by the
-    ``seclog.E001`` system check); events then use the process default pipeline
-    rather than break the site.
+    ``start()`` built it when the app loaded; a rebuild after a changed setting
+    (``override_settings``) that fails is reported once through the ``seclog``
+    logger and by the ``seclog.E001`` check, and events use the process default
+    pipeline rather than break a running site.
     """
     global _pipeline
     pipeline = _pipeline
