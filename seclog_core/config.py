@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .client_ip import TrustedProxies
+from .field_policy import policy_errors
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
@@ -76,7 +77,6 @@ _CHOICES = {
     "spool_drop": ("oldest", "newest"),
     "detector_state": ("host", "process", "redis"),
 }
-_POLICIES = ("identify", "pseudonymize", "omit")
 
 
 def _fail(key: str, value: object, expected: str) -> ConfigError:
@@ -157,16 +157,9 @@ def _validate(settings: Settings) -> Settings:
         settings.proxies  # noqa: B018 - parse for its errors
     except ValueError as exc:
         raise ConfigError(f"seclog setting trusted_proxies: {exc}") from None
-    for name, policy in settings.field_policies.items():
-        if policy not in _POLICIES:
-            raise _fail(f"field_policies[{name!r}]", policy, " or ".join(_POLICIES))
-    if any(p == "pseudonymize" for p in settings.field_policies.values()) and not (
-        settings.pseudonymize_key
-    ):
-        raise ConfigError(
-            "seclog setting field_policies asks to pseudonymize but pseudonymize_key is "
-            "not set: set SECLOG_PSEUDONYMIZE_KEY (or pseudonymize_key=) to a secret string"
-        )
+    problem = policy_errors(settings.field_policies, bool(settings.pseudonymize_key))
+    if problem is not None:
+        raise ConfigError(f"seclog setting {problem}")
     for name in ("pseudonymize_key", "integrity_key"):
         secret = getattr(settings, name)
         if secret is not None and len(secret) < 16:

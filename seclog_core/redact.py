@@ -1,31 +1,34 @@
 """The redactor: key rules, value detectors, pseudonymization and safe text.
 
 Every attribute and body seclog emits passes through a `Redactor` before it
-leaves the process. Values under sensitive names (`DEFAULT_SENSITIVE_KEYS`) are
-replaced whole; secrets recognised by shape (`DEFAULT_PATTERNS`) are cut out of
-free text; what remains is made injection-safe and coerced to an attribute value.
+leaves the process. Values under sensitive names (`DEFAULT_SENSITIVE_KEYS`, in
+:mod:`seclog_core.secret_keys`) are replaced whole; secrets recognised by shape
+(`DEFAULT_PATTERNS`, in :mod:`seclog_core.secret_patterns`) are cut out of free
+text, also one encoding away (percent-encoded, JSON- or HTML-escaped); what
+remains is made injection-safe and coerced to an attribute value. Redaction
+always runs before any length cap, so a cap never cuts a secret in two halves
+that no detector recognises.
 
-What free text detection can and cannot catch: ``key=value``, ``key: value`` and
-JSON-style ``"key": "value"`` pairs under a sensitive key; ``password hunter2``
-(a password word, a space, then a word containing a digit or symbol); and the
-shapes in `DEFAULT_PATTERNS`. A password made only of letters and written after a
-space (``password swordfish``) cannot be told apart from prose and survives:
-log it as a structured attribute instead.
+What free text detection can and cannot catch is in docs/redaction.md: a
+secret with no recognisable shape under an innocent name ("note: swordfish")
+survives; log it as a structured attribute under a sensitive name instead.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
+import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import unquote_plus
+from functools import lru_cache
+from typing import cast
+from urllib.parse import unquote
 
-from seclog_core._text import (
+from ._internal import report_failure
+from ._secret_checks import REDACTED
+from ._text import (
     DEFAULT_MAX_LENGTH,
     MAX_SEQUENCE_ITEMS,
     AttributeValue,
@@ -34,149 +37,24 @@ from seclog_core._text import (
     safe_str,
     sanitize_text,
 )
+from .field_policy import FIELD_POLICIES, FieldPolicy, expand_policies, policy_errors
+from .secret_keys import DEFAULT_SAFE_KEYS, DEFAULT_SENSITIVE_KEYS, KeyRules
+from .secret_patterns import DEFAULT_PATTERNS, ValuePattern, bind_patterns
+from .url_scrubbing import redact_route_params
 
 __all__ = [
     "DEFAULT_PATTERNS",
     "DEFAULT_SAFE_KEYS",
     "DEFAULT_SENSITIVE_KEYS",
+    "FIELD_POLICIES",
     "REDACTED",
     "FieldPolicy",
     "RedactionMatch",
     "Redactor",
     "ValuePattern",
+    "default_redactor",
+    "policy_errors",
 ]
-
-REDACTED: str = "[REDACTED]"
-
-#: Attribute and field names whose values are always redacted. Names are
-#: compared after lowercasing and removing "-", "_", "." and " ". Entries of
-#: five or more characters match anywhere in a name ("user_password",
-#: "http.request.header.authorization"); shorter ones ("cc", "pan", "pin",
-#: "auth", "card", ...) match only a whole segment between separators or
-#: camelCase humps, so "span", "company", "author" and "cardinality" stay.
-DEFAULT_SENSITIVE_KEYS: tuple[str, ...] = (
-    # credentials
-    "password",
-    "passwd",
-    "passphrase",
-    "pwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "access_key",
-    "private_key",
-    "credential",
-    "authorization",
-    "auth",
-    "jwt",
-    "otp",
-    "totp",
-    "mfa_code",
-    "pin",
-    # sessions and anti-forgery tokens
-    "cookie",
-    "set-cookie",
-    "session",
-    "sessionid",
-    "csrf",
-    "xsrf",
-    # payment cards
-    "card",
-    "card_number",
-    "cc",
-    "credit_card",
-    "pan",
-    "cvv",
-    "cvv2",
-    "cvc",
-    "cvc2",
-    "csc",
-    # national identifiers
-    "ssn",
-)
-
-#: Names that contain a sensitive word but are known not to carry secrets:
-#: OpenTelemetry semantic-convention names for token *counts*. Exact names,
-#: compared in the same normalized form as `DEFAULT_SENSITIVE_KEYS`.
-DEFAULT_SAFE_KEYS: tuple[str, ...] = (
-    "gen_ai.request.max_tokens",
-    "gen_ai.token.type",
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.cache_creation.input_tokens",
-    "gen_ai.usage.cache_read.input_tokens",
-    # seclog's own: how a user authenticated ("password", "remember_cookie"), never a secret.
-    "security.auth_method",
-)
-
-# Entries this short match whole segments only (see DEFAULT_SENSITIVE_KEYS).
-_SEGMENT_ONLY_MAX_LEN = 4
-_KEY_SEPARATORS = re.compile(r"[-_. ]+")
-_SEGMENT_SPLIT = re.compile(r"[^a-z0-9]+")
-_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_KEY_CACHE_SIZE = 4096
-
-FieldPolicy = Literal["identify", "pseudonymize", "omit"]
-_POLICIES: frozenset[str] = frozenset({"identify", "pseudonymize", "omit"})
-
-
-def _normalize_key(key: str) -> str:
-    return _KEY_SEPARATORS.sub("", key.lower())
-
-
-class _KeyRules:
-    """Decides whether a name is sensitive; answers are cached up to a bounded size."""
-
-    __slots__ = ("_cache", "_safe", "_segments", "_substrings", "words")
-
-    def __init__(self, keys: Iterable[str], safe: Iterable[str]) -> None:
-        self.words = tuple(dict.fromkeys(k for k in keys if _normalize_key(k)))
-        normalized = {_normalize_key(k) for k in self.words}
-        self._substrings = tuple(sorted(w for w in normalized if len(w) > _SEGMENT_ONLY_MAX_LEN))
-        self._segments = frozenset(w for w in normalized if len(w) <= _SEGMENT_ONLY_MAX_LEN)
-        self._safe = frozenset(_normalize_key(k) for k in safe)
-        self._cache: dict[str, bool] = {}
-
-    def __call__(self, key: str) -> bool:
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self._decide(key)
-            if len(self._cache) >= _KEY_CACHE_SIZE:
-                self._cache.clear()  # attacker-chosen names must not grow memory
-            self._cache[key] = hit
-        return hit
-
-    def _decide(self, key: str) -> bool:
-        normalized = _normalize_key(key)
-        if normalized in self._safe:
-            return False
-        if any(word in normalized for word in self._substrings):
-            return True
-        # Segments both with and without camelCase splitting: "ccNumber" and "cC".
-        segments = {
-            *_SEGMENT_SPLIT.split(key.lower()),
-            *_SEGMENT_SPLIT.split(_CAMEL_HUMP.sub("_", key).lower()),
-        }
-        return not self._segments.isdisjoint(segments)
-
-
-_DEFAULT_KEY_RULES = _KeyRules(DEFAULT_SENSITIVE_KEYS, DEFAULT_SAFE_KEYS)
-
-
-@dataclass(frozen=True)
-class ValuePattern:
-    """A value detector: text matching `regex` is replaced.
-
-    `replace` gets the match and returns the replacement text, or None to keep
-    the match (for example when a card number fails the Luhn check); without
-    it the whole match becomes `REDACTED`. Replacements must be idempotent:
-    scrubbing already scrubbed text must not change it.
-    """
-
-    name: str
-    regex: re.Pattern[str]
-    replace: Callable[[re.Match[str]], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,262 +66,19 @@ class RedactionMatch:
     value: str
 
 
-# --- replacement callbacks for the default detectors ---------------------------------
-
-
-def _keep_prefix(match: re.Match[str]) -> str:
-    # Keep "Bearer ", "aws_secret_access_key=" etc.: the reader learns what was there.
-    return match.group("keep") + REDACTED
-
-
-def _basic_credentials(match: re.Match[str]) -> str | None:
-    # "Basic <base64 of user:password>"; prose such as "basic setup" does not decode to that.
-    payload = match.group("cred")
-    try:
-        decoded = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return match.group("keep") + REDACTED if b":" in decoded else None
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if index % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
-_CARD_GROUP_MIN = 3  # groups shorter than this are not part of a printed card number
-_CARD_FIRST_DIGITS = frozenset("23456789")  # 0/1 lead: zero-padded ids, Unix timestamps
-
-
-def _card_numbers(match: re.Match[str]) -> str | None:
-    # The match is a maximal run of digit groups; a card may be any run of whole
-    # groups inside it ("qty 2 4111 1111 1111 1111"), so try each window of groups.
-    text = match.group()
-    groups = [(m.start(), m.end()) for m in re.finditer(r"[0-9]+", text)]
-    pieces: list[str] = []
-    position = 0
-    i = 0
-    while i < len(groups):
-        found = None
-        digits = ""
-        for j in range(i, len(groups)):
-            start, end = groups[j]
-            if end - start < _CARD_GROUP_MIN:
-                break
-            digits += text[start:end]
-            if len(digits) > 19:
-                break
-            if len(digits) >= 13 and digits[0] in _CARD_FIRST_DIGITS and _luhn_ok(digits):
-                found = j  # keep looking: prefer the longest card from this start
-        if found is None:
-            i += 1
-            continue
-        pieces.append(text[position : groups[i][0]])
-        pieces.append(REDACTED)
-        position = groups[found][1]
-        i = found + 1
-    if not pieces:
-        return None
-    pieces.append(text[position:])
-    return "".join(pieces)
-
-
-def _query_secret(is_sensitive: Callable[[str], bool]) -> Callable[[re.Match[str]], str | None]:
-    def replace(match: re.Match[str]) -> str | None:
-        value = match.group("val")
-        if not value or value.startswith(REDACTED):  # empty, or already redacted
-            return None
-        if not is_sensitive(unquote_plus(match.group("key"))):
-            return None
-        return match.group("key") + "=" + REDACTED
-
-    return replace
-
-
-def _key_value(is_sensitive: Callable[[str], bool]) -> Callable[[re.Match[str]], str | None]:
-    def replace(match: re.Match[str]) -> str | None:
-        value = match.group("val")
-        # Text after an earlier "[REDACTED]" is escape debris ("\\n"), not a new secret.
-        if value.lstrip("\"'").startswith(REDACTED):
-            return None
-        if not is_sensitive(match.group("key")):
-            # "query=password=S": the value holds a pair of its own; scan it too, or the
-            # outer match would swallow the inner secret unchecked.
-            if "=" not in value and ":" not in value:
-                return None
-            inner = _KEY_VALUE_REGEX.sub(lambda m: replace(m) or m.group(), value)
-            if inner == value:
-                return None
-            return match.group()[: match.start("val") - match.start()] + inner
-        quote = value[0] if value[0] in "\"'" else ""
-        if len(value) == 2 * len(quote):  # an empty quoted value hides nothing
-            return None
-        start = match.start("val") - match.start()
-        return match.group()[:start] + quote + REDACTED + quote
-
-    return replace
-
-
-_PROSE_PUNCTUATION = ".,;:!?()\"'"
 _UNNAMED_ATTRIBUTE = "security.unnamed_attribute"
-
-
-def _password_phrase(match: re.Match[str]) -> str | None:
-    # "password hunter2" is redacted, "password changed." is prose and kept.
-    word = match.group("val")
-    core = word.strip(_PROSE_PUNCTUATION)
-    if not core or core.startswith(REDACTED) or core.isalpha():
-        return None
-    trailing = word[len(word.rstrip(_PROSE_PUNCTUATION)) :]
-    return match.group("keep") + REDACTED + trailing
-
-
-_B64URL = "[A-Za-z0-9_-]"
-_QUERY_REGEX = re.compile(r"(?<=[?&])(?P<key>[^=&#\s]{1,128})=(?P<val>[^&#\s]*)")
-_KEY_VALUE_REGEX = re.compile(
-    r"(?<![\w.\-])(?P<q>[\"']?)(?P<key>[\w.\-]{1,64})(?P=q)\s*[:=]\s*"
-    r"(?P<scheme>(?i:bearer|basic|token|digest|negotiate|ntlm)\s+)?"
-    r"(?P<val>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s&\"']+)"
+# One search for the union of the default detectors' triggers: text it does not
+# match cannot hold any default detector's shape, so they are skipped whole.
+_TRIGGER = re.compile("|".join(f"(?:{p.trigger})" for p in DEFAULT_PATTERNS if p.trigger))
+_ALWAYS = frozenset(p.name for p in DEFAULT_PATTERNS if not p.trigger)
+_GATES = {p.name: re.compile(p.trigger) for p in DEFAULT_PATTERNS if p.trigger}
+# Signs that text is one encoding away from what the detectors read.
+_ENCODED = re.compile(
+    r"%[0-9A-Fa-f]{2}|\\[\\\"'/nrtu]|&(?:#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});"
 )
-
-#: The value detectors, applied in this order to every string. Each name is
-#: what a veto callback sees as `RedactionMatch.rule`.
-DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
-    # PEM/OpenSSH/PGP private key blocks, to the END line or the end of the text.
-    ValuePattern(
-        "private_key",
-        re.compile(
-            r"-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-            r"(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----|\Z)"
-        ),
-    ),
-    # JSON Web Tokens (and JWE): base64url segments, the header starting "eyJ".
-    ValuePattern(
-        "jwt",
-        re.compile(rf"(?<!{_B64URL})eyJ{_B64URL}{{4,}}\.{_B64URL}{{4,}}(?:\.{_B64URL}*){{1,3}}"),
-    ),
-    # "Bearer <token>": the scheme is kept.
-    ValuePattern(
-        "bearer",
-        re.compile(r"(?P<keep>(?<![A-Za-z0-9])(?i:bearer)\s+)[A-Za-z0-9\-._~+/]{6,}=*"),
-        _keep_prefix,
-    ),
-    # "Basic <base64(user:password)>": the scheme is kept.
-    ValuePattern(
-        "basic_auth",
-        re.compile(r"(?P<keep>(?<![A-Za-z0-9])(?i:basic)\s+)(?P<cred>[A-Za-z0-9+/]{4,}={0,2})"),
-        _basic_credentials,
-    ),
-    # "scheme://user:password@host" -> "scheme://[REDACTED]@host".
-    ValuePattern(
-        "url_credentials",
-        re.compile(
-            r"(?P<keep>(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^\s/?#@:\[\]]+:[^\s/?#]*@"
-        ),
-        lambda m: m.group("keep") + REDACTED + "@",
-    ),
-    # AWS access key ids (long-term AKIA, temporary ASIA).
-    ValuePattern(
-        "aws_access_key", re.compile(r"(?<![A-Z0-9])A(?:KIA|SIA)[A-Z0-9]{16}(?![A-Z0-9])")
-    ),
-    # AWS secret access keys: 40 base64 characters right after an "aws ... secret" label.
-    ValuePattern(
-        "aws_secret_key",
-        re.compile(
-            r"(?P<keep>(?i:aws)[\w.\- ]{0,30}?(?i:secret)[\w.\- ]{0,30}?[\"']?\s*[:=]\s*[\"']?)"
-            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
-        ),
-        _keep_prefix,
-    ),
-    # GitHub personal, OAuth, app and fine-grained tokens.
-    ValuePattern(
-        "github_token",
-        re.compile(
-            r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,247})"
-            r"(?![A-Za-z0-9_])"
-        ),
-    ),
-    # Slack tokens and incoming-webhook URLs.
-    ValuePattern(
-        "slack_token",
-        re.compile(
-            r"(?<![A-Za-z0-9])xox[abprse]-[A-Za-z0-9-]{10,}"
-            r"|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"
-        ),
-    ),
-    # Stripe secret and restricted keys, live and test.
-    ValuePattern("stripe_key", re.compile(r"(?<![A-Za-z0-9])[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
-    # Google API keys.
-    ValuePattern(
-        "google_api_key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")
-    ),
-    # OpenAI-style keys: project/service/admin prefixes, or the "T3BlbkFJ" marker.
-    ValuePattern(
-        "openai_key",
-        re.compile(
-            r"(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"
-            r"|[A-Za-z0-9_-]{0,200}?T3BlbkFJ[A-Za-z0-9_-]{16,})"
-        ),
-    ),
-    # Anthropic-style keys.
-    ValuePattern(
-        "anthropic_key",
-        re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[a-z]{2,10}[0-9]{2}-[A-Za-z0-9_-]{32,}"),
-    ),
-    # Payment cards: 13-19 digits, single spaces or dashes between groups of 3+
-    # digits, first digit 2-9, Luhn-valid. Other digit runs (order ids) are kept.
-    ValuePattern("card_number", re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,}"), _card_numbers),
-    # "?token=abc&page=2" -> "?token=[REDACTED]&page=2" (names are percent-decoded).
-    ValuePattern("query_secret", _QUERY_REGEX, _query_secret(_DEFAULT_KEY_RULES)),
-    # "password=x", "api_key: x", '"secret": "x"', "Authorization: Bearer x".
-    ValuePattern("key_value_secret", _KEY_VALUE_REGEX, _key_value(_DEFAULT_KEY_RULES)),
-    # "password hunter2": a password word, a space, a word with a digit or symbol.
-    ValuePattern(
-        "password_phrase",
-        re.compile(
-            r"(?P<keep>(?<![A-Za-z0-9])(?i:pass(?:word|wd|phrase)|pwd)(?![A-Za-z0-9])[ \t]+)"
-            r"(?P<val>\S+)"
-        ),
-        _password_phrase,
-    ),
-)
-
-_CARD_GATE = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
-_GITHUB_GATE = re.compile(r"gh[pousr]_|github_pat_")
-# A cheap necessary condition for each default detector, given the text and its
-# lowercase form: clean text skips a detector after one substring test.
-_GATES: dict[str, Callable[[str, str], bool]] = {
-    "private_key": lambda t, _: "PRIVATE KEY" in t,
-    "jwt": lambda t, _: "eyJ" in t,
-    "bearer": lambda _, low: "bearer" in low,
-    "basic_auth": lambda _, low: "basic" in low,
-    "url_credentials": lambda t, _: "://" in t and "@" in t,
-    "aws_access_key": lambda t, _: "AKIA" in t or "ASIA" in t,
-    "aws_secret_key": lambda _, low: "aws" in low,
-    "github_token": lambda t, _: _GITHUB_GATE.search(t) is not None,
-    "slack_token": lambda t, _: "xox" in t or "hooks.slack.com" in t,
-    "stripe_key": lambda t, _: "k_live_" in t or "k_test_" in t,
-    "google_api_key": lambda t, _: "AIza" in t,
-    "openai_key": lambda t, _: "sk-" in t,
-    "anthropic_key": lambda t, _: "sk-ant-" in t,
-    "card_number": lambda t, _: _CARD_GATE.search(t) is not None,
-    "query_secret": lambda t, _: "=" in t,
-    "key_value_secret": lambda t, _: "=" in t or ":" in t,
-    "password_phrase": lambda _, low: "pass" in low or "pwd" in low,
-}
-# One search for the union of the gates above: text it does not match cannot
-# hold any default detector's shape, so the detectors are skipped whole. It
-# must match whenever any gate is true (a test checks this on random text).
-_TRIGGER = re.compile(
-    r"PRIVATE KEY|eyJ|(?i:bearer|basic|aws|pass|pwd)|://|AKIA|ASIA|gh[pousr]_|github_pat_"
-    r"|xox|hooks\.slack\.com|k_live_|k_test_|AIza|sk-|[=:]|[0-9](?:[ -]?[0-9]){12}"
-)
-_BOUND_PATTERNS = {"query_secret": _query_secret, "key_value_secret": _key_value}
+_JSON_ESCAPE = re.compile(r"\\(?:u(?P<hex>[0-9A-Fa-f]{4})|(?P<ch>[\\\"'/nrt]))")
+_JSON_CHARS = {"n": "\n", "r": "\r", "t": "\t"}
+_DECODE_LAYERS = 3
 # (key, value) pairs known to come out unchanged are remembered up to this many,
 # for values up to this long: repeated request facts (method, route, user agent)
 # then cost one lookup. Only unchanged pairs are kept, so no secret is held.
@@ -454,6 +89,26 @@ _SCAN_FACTOR = 4
 # When text was cut before scanning, this many trailing characters are dropped
 # too, so a secret split by the cut cannot show its first half.
 _CUT_GUARD = 256
+
+
+def _unescape_json(match: re.Match[str]) -> str:
+    hexa = match.group("hex")
+    if hexa is not None:
+        char = chr(int(hexa, 16))
+        return "\ufffd" if 0xD800 <= ord(char) <= 0xDFFF else char
+    ch = match.group("ch")
+    return _JSON_CHARS.get(ch, ch)
+
+
+def _decode_once(text: str) -> str:
+    """Undo one layer of percent-encoding, JSON/backslash escaping and HTML entities."""
+    if "%" in text:
+        text = unquote(text, errors="replace")
+    if "\\" in text:
+        text = _JSON_ESCAPE.sub(_unescape_json, text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
 
 
 class Redactor:
@@ -481,15 +136,10 @@ class Redactor:
     ) -> None:
         if isinstance(extra_keys, str) or isinstance(safe_keys, str):
             raise TypeError("extra_keys and safe_keys take a list of names, not one str")
-        self._keys = _KeyRules(
+        self._keys = KeyRules(
             (*DEFAULT_SENSITIVE_KEYS, *extra_keys), (*DEFAULT_SAFE_KEYS, *safe_keys)
         )
-        self._patterns = tuple(
-            ValuePattern(p.name, p.regex, _BOUND_PATTERNS[p.name](self._keys))
-            if p.name in _BOUND_PATTERNS
-            else p
-            for p in DEFAULT_PATTERNS
-        )
+        self._patterns = bind_patterns(self._keys)
         self._custom = tuple(
             p if isinstance(p, ValuePattern) else ValuePattern("custom", re.compile(p))
             for p in extra_patterns
@@ -502,17 +152,10 @@ class Redactor:
                 "pseudonymize_key must be bytes of at least 16 (ideally 32) random bytes"
             )
         self._pseudonymize_key = pseudonymize_key
-        self._policies: dict[str, FieldPolicy] = dict(field_policies or {})
-        for name, policy in self._policies.items():
-            if policy not in _POLICIES:
-                raise ValueError(
-                    f"field_policies[{name!r}] is {policy!r}; expected one of "
-                    "'identify', 'pseudonymize', 'omit'"
-                )
-            if policy == "pseudonymize" and pseudonymize_key is None:
-                raise ValueError(
-                    f"field_policies[{name!r}] is 'pseudonymize' but no pseudonymize_key is set"
-                )
+        problem = policy_errors(field_policies or {}, pseudonymize_key is not None)
+        if problem is not None:
+            raise ValueError(problem)
+        self._policies = expand_policies(field_policies or {})
         if max_length < 1:
             raise ValueError(
                 f"max_length must be a positive number of characters, not {max_length}"
@@ -534,7 +177,8 @@ class Redactor:
             if not isinstance(text, str):
                 text = safe_str(text)
             return self._scrub_str(text, None)
-        except Exception:
+        except Exception as exc:
+            report_failure("redact.text", exc)
             return REDACTED
 
     def scrub_secrets(self, text: str) -> str:
@@ -544,7 +188,8 @@ class Redactor:
         """
         try:
             return self._detect(text, None, limit=None)[0]
-        except Exception:
+        except Exception as exc:
+            report_failure("redact.text", exc)
             return REDACTED
 
     def redact_value(self, key: str | None, value: object) -> AttributeValue:
@@ -553,37 +198,44 @@ class Redactor:
             if key is not None and self._key_hit(key, value):
                 return REDACTED
             return coerce_value(self._scrub_tree(key, value, 0), self.max_length)
-        except Exception:
+        except Exception as exc:
+            report_failure("redact.value", exc)
             return REDACTED
 
     def redact_attributes(self, attributes: Mapping[str, object]) -> dict[str, AttributeValue]:
         """Apply field policies, key rules, value detectors and coercion to every attribute.
 
-        Attribute names are sanitized as well. A value that fails to process
-        becomes `REDACTED`; a mapping that cannot even be iterated gives {}.
+        Attribute names are scrubbed and sanitized as well. A value that fails to
+        process becomes `REDACTED`; a mapping that cannot even be iterated gives {}.
+        ``url.path`` loses the segments that ``http.route`` names as a secret
+        parameter (``/reset/<token>``).
         """
         out: dict[str, AttributeValue] = {}
         try:
             items = list(attributes.items())
-        except Exception:
+        except Exception as exc:
+            report_failure("redact.attributes", exc)
             return out
         clean = self._clean if self._memoize else None
+        route = attributes.get("http.route") if isinstance(attributes, Mapping) else None
         for raw_key, value in items:
             if clean is not None and type(value) is str and (raw_key, value) in clean:
                 out[raw_key] = value  # this exact pair came out unchanged before
                 continue
-            # OpenTelemetry drops (and warns about) an empty name: keep the value under a
-            # name of ours instead of losing it.
-            key = sanitize_text(safe_str(raw_key), 256) or _UNNAMED_ATTRIBUTE
             try:
+                key = self._attribute_name(raw_key)
                 policy = self._policies.get(key)
                 if policy == "omit":
                     continue
+                if raw_key == "url.path" and isinstance(route, str) and isinstance(value, str):
+                    value = redact_route_params(value, route, self._keys)
                 if policy == "pseudonymize":
                     text = _identity_text(value)
                     out[key] = self.pseudonymize(text) if text else ""
                 elif policy == "identify":
                     out[key] = coerce_value(self._scrub_tree(key, value, 0), self.max_length)
+                elif self._keys(safe_str(raw_key)) and self._key_hit(key, value, check=False):
+                    out[key] = REDACTED
                 else:
                     out[key] = result = self.redact_value(key, value)
                     if (
@@ -596,8 +248,9 @@ class Redactor:
                         if len(clean) >= _CLEAN_CACHE_SIZE:
                             clean.clear()  # attacker-chosen values must not grow memory
                         clean.add((key, value))
-            except Exception:
-                out[key] = REDACTED
+            except Exception as exc:
+                report_failure("redact.attribute", exc)
+                out[self._fallback_name(raw_key)] = REDACTED
         return out
 
     def pseudonymize(self, value: str) -> str:
@@ -613,8 +266,22 @@ class Redactor:
 
     # --- internals -----------------------------------------------------------------
 
-    def _key_hit(self, key: str, value: object) -> bool:
-        if not self._keys(key):
+    def _attribute_name(self, raw_key: object) -> str:
+        # OpenTelemetry drops (and warns about) an empty name: keep the value under a
+        # name of ours instead of losing it. A name can carry a secret too.
+        name = safe_str(raw_key)
+        if type(raw_key) is str and len(name) <= 256 and _TRIGGER.search(name) is None:
+            return sanitize_text(name, 256) or _UNNAMED_ATTRIBUTE
+        return sanitize_text(self._detect(name, None)[0], 256) or _UNNAMED_ATTRIBUTE
+
+    def _fallback_name(self, raw_key: object) -> str:
+        try:
+            return self._attribute_name(raw_key)
+        except Exception:
+            return _UNNAMED_ATTRIBUTE
+
+    def _key_hit(self, key: str, value: object, check: bool = True) -> bool:
+        if check and not self._keys(key):
             return False
         if self._veto is None:
             return True
@@ -638,18 +305,34 @@ class Redactor:
         if depth > 6:
             return "..."
         if isinstance(value, Mapping):
-            scrubbed: dict[str, object] = {}
-            for index, (k, v) in enumerate(value.items()):
-                if index >= MAX_SEQUENCE_ITEMS:
-                    break
-                name = safe_str(k)
-                hit = self._key_hit(name, v)
-                scrubbed[name] = REDACTED if hit else self._scrub_tree(name, v, depth + 1)
-            return scrubbed
+            return self._scrub_pairs(value.items(), depth)
         if isinstance(value, (list, tuple, set, frozenset)):
             items = sorted(value, key=safe_str) if isinstance(value, (set, frozenset)) else value
-            return [self._scrub_tree(key, v, depth + 1) for v in items[:MAX_SEQUENCE_ITEMS]]
+            items = list(items[:MAX_SEQUENCE_ITEMS])
+            if items and all(_is_pair(item) for item in items):
+                # [("Authorization", "Bearer x"), ("X-Api-Key", "k")]: a header list.
+                return [list(pair) for pair in self._scrub_pairs(items, depth).items()]
+            return [self._scrub_tree(key, v, depth + 1) for v in items]
+        pairs = _pairs_of(value)
+        if pairs is not None:  # header objects: werkzeug Headers, email.message.Message
+            return self._scrub_pairs(pairs, depth)
         return self._detect(safe_str(value), key)[0]
+
+    def _scrub_pairs(self, pairs: Iterable[object], depth: int) -> dict[str, object]:
+        scrubbed: dict[str, object] = {}
+        for index, pair in enumerate(pairs):
+            if index >= MAX_SEQUENCE_ITEMS:
+                break
+            k, v = cast("tuple[object, object]", pair)  # pairs: checked by the caller
+            raw_name = safe_str(k)
+            name = self._detect(raw_name, None)[0] if _TRIGGER.search(raw_name) else raw_name
+            hit = self._key_hit(raw_name, v)
+            item = REDACTED if hit else self._scrub_tree(raw_name, v, depth + 1)
+            if name in scrubbed:  # repeated header: keep every value
+                previous = scrubbed[name]
+                item = [*(previous if isinstance(previous, list) else [previous]), item]
+            scrubbed[name] = item
+        return scrubbed
 
     def _scrub_str(self, text: str, key: str | None) -> str:
         scrubbed, dropped = self._detect(text, key)
@@ -659,7 +342,8 @@ class Redactor:
         """Run the value detectors; return the text and how many characters were cut off.
 
         Text longer than `limit` (default: a few times max_length; None: no limit)
-        is cut first, which bounds the work on huge inputs.
+        is cut first, which bounds the work on huge inputs; the cut is scanned
+        before anything is dropped, and the token it ends in is dropped whole.
         """
         dropped = 0
         if limit == -1:
@@ -667,19 +351,32 @@ class Redactor:
         if limit is not None and len(text) > limit:
             dropped = len(text) - limit
             text = text[:limit]
-        if _TRIGGER.search(text) is not None:
-            lowered = text.lower()
-            for pattern in self._patterns:
-                if _GATES[pattern.name](text, lowered):
-                    scrubbed = self._apply(pattern, text, key)
-                    if scrubbed != text:
-                        text, lowered = scrubbed, scrubbed.lower()
-        for pattern in self._custom:
-            text = self._apply(pattern, text, key)
+        text = self._run_patterns(text, key)
+        if _ENCODED.search(text) is not None:
+            # One encoding away: when the decoded text holds a secret, the decoded,
+            # scrubbed text is what leaves (a representation change, never a leak).
+            for _ in range(_DECODE_LAYERS):
+                decoded = _decode_once(text)
+                if decoded == text:
+                    break
+                scrubbed = self._run_patterns(decoded, key)
+                if scrubbed == decoded:
+                    break
+                text = scrubbed
         if dropped:
             dropped += _CUT_GUARD
             text = text[:-_CUT_GUARD]
         return text, dropped
+
+    def _run_patterns(self, text: str, key: str | None) -> str:
+        if _TRIGGER.search(text) is not None:
+            for pattern in self._patterns:
+                gate = _GATES.get(pattern.name)
+                if gate is None or gate.search(text) is not None:
+                    text = self._apply(pattern, text, key)
+        for pattern in self._custom:
+            text = self._apply(pattern, text, key)
+        return text
 
     def _apply(self, pattern: ValuePattern, text: str, key: str | None) -> str:
         def substitute(match: re.Match[str]) -> str:
@@ -692,6 +389,28 @@ class Redactor:
             return replacement
 
         return pattern.regex.sub(substitute, text)
+
+
+def _is_pair(item: object) -> bool:
+    return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (str, bytes))
+
+
+def _pairs_of(value: object) -> list[object] | None:
+    """The (name, value) pairs of a header-like object that is not a Mapping, or None."""
+    items = getattr(value, "items", None)
+    if not callable(items):
+        return None
+    try:
+        pairs = list(items())
+    except Exception:
+        return None
+    return pairs if all(_is_pair(p) for p in pairs) else None
+
+
+@lru_cache(maxsize=1)
+def default_redactor() -> Redactor:
+    """A redactor with the default rules, for text seclog prints outside events."""
+    return Redactor()
 
 
 def _identity_text(value: object) -> str:
