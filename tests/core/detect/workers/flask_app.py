@@ -1,0 +1,28 @@
+"""A Flask login app for ``gunicorn -w 3``: each response names the worker that served it."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, request
+
+import seclog_core as seclog
+from seclog_flask import SecLog
+
+app = Flask(__name__)
+SecLog(app)
+
+
+@app.get("/")
+def index() -> str:
+    return "ok"
+
+
+@app.get("/login")
+def login() -> tuple[str, int]:
+    user = request.args.get("user", "")
+    if request.args.get("password") == "right":
+        seclog.login_succeeded(username=user)
+        return str(os.getpid()), 200
+    seclog.login_failed(username=user, reason="bad_credentials")
+    return str(os.getpid()), 401

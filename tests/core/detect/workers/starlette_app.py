@@ -1,0 +1,33 @@
+"""A Starlette login app for ``uvicorn --workers 3``: each response names its worker."""
+
+from __future__ import annotations
+
+import os
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+import seclog_core as seclog
+from seclog_asgi import SecurityLoggingMiddleware
+
+
+async def index(_request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+async def login(request: Request) -> PlainTextResponse:
+    user = request.query_params.get("user", "")
+    if request.query_params.get("password") == "right":
+        seclog.login_succeeded(username=user)
+        return PlainTextResponse(str(os.getpid()))
+    seclog.login_failed(username=user, reason="bad_credentials")
+    return PlainTextResponse(str(os.getpid()), status_code=401)
+
+
+app = Starlette(
+    routes=[Route("/", index), Route("/login", login)],
+    middleware=[Middleware(SecurityLoggingMiddleware)],
+)
