@@ -8,8 +8,8 @@ import seclog_core as seclog
 from seclog_core.detect import DEFAULT_RULES, DetectorEngine, MemoryState
 from seclog_core.events import SecurityEvent
 from seclog_core.pipeline import new_pipeline
-from seclog_core.vocabulary import get_event_type
 from seclog_core.testing import CapturedEvents
+from seclog_core.vocabulary import get_event_type
 from tests.core.detect.conftest import alerts
 
 KEY = "k" * 32
