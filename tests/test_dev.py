@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+else:  # Python 3.10: tomli is a dependency there
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 ROOT = Path(__file__).resolve().parents[1]
 
