@@ -29,6 +29,8 @@ DEMO_SETTINGS: Mapping[str, Any] = {
     "local_sink": "none",
     "forwarded_warning": False,
     "detector_options": {"brute_force": {"threshold": 5}},
+    # Each run counts afresh: host-shared state would carry the last run's cooldowns over.
+    "detector_state": "process",
 }
 
 
@@ -303,6 +305,8 @@ def run(args: argparse.Namespace) -> int:
         + ": a scripted attack on a small ASGI app wrapped in SecurityLoggingMiddleware.",
         f"Every request comes from {ATTACKER}. Events are shown as they leave for the collector:",
         "scrubbed, sequenced, each with its request's trace id.",
+        "The demo lowers the brute-force threshold to 5 failed logins (the default is 10 "
+        "within 5 minutes, see docs/detection.md).",
     ]
     for number, exchange in enumerate(exchanges, 1):
         step = exchange.step
