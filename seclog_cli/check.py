@@ -17,7 +17,6 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["CheckReport", "Item", "configure_parser", "inspect_target", "run"]
 
@@ -74,14 +73,10 @@ def _load_object(spec: str) -> Any:
 
 
 def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    # Credentials in the userinfo (any scheme, '@' in the password) and secret query values.
+    from seclog_core.url_scrubbing import scrub_url
+
+    return scrub_url(url)
 
 
 def _check_settings(report: CheckReport, settings: Any) -> None:
@@ -100,7 +95,8 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
         except ValueError as exc:
             report.add("error", "export", str(exc))
         else:
-            report.add("ok", "export", f"OTLP exporter to {endpoint} ({protocol})")
+            report.add("ok", "export", f"OTLP exporter to {_safe_url(endpoint or '')} ({protocol})")
+            _probe(report, protocol)
         if settings.local_sink == "stderr":
             report.add("info", "export", "a copy of each event is also written to stderr")
     elif settings.local_sink == "none":
@@ -153,8 +149,30 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
         report.add(
             "ok", "detectors", f"detectors on, state in Redis at {_safe_url(settings.redis_url)}"
         )
+    elif settings.detector_state == "process":
+        report.add(
+            "warning",
+            "detectors",
+            "detectors keep state per process (detector_state=process): under a multi-worker "
+            "server (gunicorn -w, uvicorn --workers) each worker counts alone, so thresholds "
+            "are multiplied by the worker count; use detector_state=host (the default)",
+        )
     else:
-        report.add("ok", "detectors", "detectors on, state in memory (per process)")
+        from seclog_core.detect.sqlite_state import state_file
+
+        report.add(
+            "ok",
+            "detectors",
+            f"detectors on, state shared by this host's workers in {state_file(settings.state_dir)}",
+        )
+
+
+def _probe(report: CheckReport, protocol: str) -> None:
+    """Would events arrive? An empty OTLP export (or a TCP connect for gRPC), 1.5 s at most."""
+    from .collector_probe import probe_collector
+
+    result = probe_collector(protocol, _safe_url)
+    report.add(result.level, "collector", result.message)
 
 
 def _check_logging(report: CheckReport) -> None:

@@ -36,11 +36,17 @@ AttributeValue: TypeAlias = Union[
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
-# Anything that needs work: C0 controls, DEL, C1 controls, Arabic letter mark,
-# LRM/RLM, LS/PS, bidi embeddings/overrides (U+202A-E), isolates (U+2066-9) and
-# surrogates. Clean text costs one search with this pattern.
+# Anything that needs work: C0 controls, DEL, C1 controls, surrogates, bidi
+# controls (ALM, LRM/RLM, embeddings/overrides U+202A-E, isolates U+2066-9),
+# LS/PS, and invisible format characters that make two texts look alike: soft
+# hyphen, combining grapheme joiner, Hangul and Khmer fillers, Mongolian
+# separators, zero-width space/joiners, word joiner and invisible operators,
+# BOM, interlinear annotation marks and the tag characters (U+E0000-E007F).
+# Clean text costs one search with this pattern.
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\ud800-\udfff\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
 
 # Terminal escape sequences, removed whole before control escaping so that no
@@ -65,7 +71,9 @@ def _escape(match: re.Match[str]) -> str:
         return "\ufffd"
     if code <= 0xFF:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def _truncation_marker(dropped: int) -> str:
@@ -77,7 +85,9 @@ def sanitize_text(value: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
 
     CR, LF, TAB, NUL and every other C0/C1 control and DEL become visible
     escapes (``\\n``, ``\\x1b``); ANSI escape sequences are removed; bidi
-    controls and U+2028/U+2029 become ``\\u202e``-style escapes; lone surrogates
+    controls, U+2028/U+2029 and invisible format characters (zero-width, word
+    joiner, BOM, soft hyphen, tags) become ``\\u202e``-style escapes (``ad\\u200bmin``
+    never displays as ``admin``); lone surrogates
     become U+FFFD. Backslashes are kept as they are. Text longer than
     `max_length` characters is cut and ends with a marker such as
     ``…[truncated 120 chars]``, so the result is at most `max_length` plus the

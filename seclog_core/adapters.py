@@ -18,6 +18,8 @@ Sanic, Pyramid or aiohttp) imports its framework, this module and the public API
    already explained the status). Then :func:`reset_request_context` with the token.
 5. Translate the framework's own security facts (auth signals, CSRF failures, ...) into
    the public API (``seclog_core.login_failed(...)``, ``seclog_core.emit(...)``).
+   At start-up, also call :func:`attach_server_log_scrubbing` with the pipeline (and
+   any logger only the framework knows) so its crash tracebacks are scrubbed too.
 6. Wrap every piece of the adapter's own code that runs inside the host's request or
    signal handlers in ``with guarded("<adapter>.<where>"):`` so a failure inside seclog
    is counted (:func:`report_failure`) and never reaches the app.
@@ -34,12 +36,14 @@ from .context import (
     reset_request_context,
 )
 from .http import STATUS_EVENTS, finish_request, report_exception, start_request
+from .log_scrubbing import attach_server_log_scrubbing
 from .pipeline import Pipeline, get_pipeline, new_pipeline
 
 __all__ = [
     "STATUS_EVENTS",
     "Pipeline",
     "RequestContext",
+    "attach_server_log_scrubbing",
     "bind_request_context",
     "build_pipeline",
     "current_request_context",

@@ -58,6 +58,8 @@ class Settings:
     state_dir: str | None = None  # host state; default: the user cache dir /seclog/state
     detector_ipv6_prefix: int = 64  # IPv6 clients are counted per prefix of this length
     forwarded_warning: bool = True
+    # Scrub the framework's and server's error loggers (django.request, uvicorn.error, ...).
+    scrub_server_logs: bool = True
     # ASGI logins read from the request: extra route paths/patterns, and the user-name field.
     login_routes: tuple[str, ...] = ()
     login_username_field: str = "username"

@@ -6,19 +6,46 @@ is an OpenTelemetry log processor. Add the processor to the LoggerProvider
 
     provider.add_log_record_processor(RedactingLogRecordProcessor())
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+
+`scrub_server_loggers` attaches the filter to the loggers through which the
+frameworks and servers print a crash (``django.request``, Flask's app logger,
+``werkzeug``, ``uvicorn.error``, ``gunicorn.error``): adapters call it at start-up
+when the ``scrub_server_logs`` setting is on (the default). seclog's own logger
+(``seclog``), which prints endpoints and exception names in its warnings, is
+always scrubbed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, Protocol
 
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 
 from seclog_core._text import safe_str
 from seclog_core.redact import REDACTED, Redactor
 
-__all__ = ["RedactingFilter", "RedactingLogRecordProcessor"]
+__all__ = [
+    "SERVER_LOGGERS",
+    "RedactingFilter",
+    "RedactingLogRecordProcessor",
+    "attach_server_log_scrubbing",
+    "scrub_server_loggers",
+]
+
+#: The loggers frameworks and servers print an unhandled exception through.
+SERVER_LOGGERS: tuple[str, ...] = (
+    "django.request",
+    "django.server",
+    "django.security",
+    "flask.app",
+    "werkzeug",
+    "uvicorn.error",
+    "gunicorn.error",
+    "hypercorn.error",
+    "daphne.server",
+)
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS: frozenset[str] = frozenset(
@@ -58,6 +85,8 @@ class RedactingFilter(logging.Filter):
             message = safe_str(record.msg)  # broken %-format: keep what the app wrote
         record.msg = redactor.scrub_text(message)
         record.args = None
+        if "message" in vars(record):  # formatted earlier by another handler
+            record.message = record.msg
         for name, value in list(vars(record).items()):
             if name in _STANDARD_ATTRS:
                 continue
@@ -65,8 +94,14 @@ class RedactingFilter(logging.Filter):
                 setattr(record, name, REDACTED)
             elif isinstance(value, str):
                 setattr(record, name, redactor.scrub_text(value))
-            elif isinstance(value, (Mapping, list, tuple, set, frozenset, bytes)):
+            elif value is None or isinstance(value, (bool, int, float)):
+                continue
+            elif isinstance(value, (Mapping, list, tuple, set, frozenset)):
                 setattr(record, name, redactor.redact_value(name, value))
+            else:
+                # Any other object prints through str(): a request, a model, a dataclass
+                # whose repr holds a password. What a formatter would print is scrubbed.
+                setattr(record, name, redactor.scrub_text(safe_str(value)))
         if record.exc_info and not record.exc_text:
             # Formatters cache the traceback here and reuse it, so scrubbing it once suffices.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -115,3 +150,42 @@ class RedactingLogRecordProcessor(LogRecordProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered here."""
         return True
+
+
+def scrub_server_loggers(
+    redactor: Redactor | None = None, names: Iterable[str] = SERVER_LOGGERS
+) -> list[str]:
+    """Attach a `RedactingFilter` to each named logger, once; return the names newly covered.
+
+    A logger's filters see the records logged through that logger, so a crash's
+    message and traceback text printed by the framework or the server are
+    scrubbed before any handler writes them. Calling it again is harmless.
+    """
+    covered: list[str] = []
+    for name in names:
+        target = logging.getLogger(name)
+        if any(isinstance(f, RedactingFilter) for f in target.filters):
+            continue
+        target.addFilter(RedactingFilter(redactor))
+        covered.append(name)
+    return covered
+
+
+class _HasRedactor(Protocol):
+    redactor: Redactor
+    settings: Any
+
+
+def attach_server_log_scrubbing(pipeline: _HasRedactor, *extra_loggers: str) -> list[str]:
+    """Adapters call this at start-up: scrub `SERVER_LOGGERS` and the framework's own ones.
+
+    Does nothing when the app's ``scrub_server_logs`` setting is off. `extra_loggers`
+    names loggers only the adapter knows (Flask's ``app.logger.name``).
+    """
+    if not getattr(pipeline.settings, "scrub_server_logs", True):
+        return []
+    return scrub_server_loggers(pipeline.redactor, (*SERVER_LOGGERS, *extra_loggers))
+
+
+# seclog's own warnings name endpoints and print exception text: never a secret.
+scrub_server_loggers(names=("seclog",))
