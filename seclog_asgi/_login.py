@@ -84,12 +84,18 @@ def _token_urls(dependant: Any, found: set[str], depth: int = 0) -> None:
 def _walk(routes: Any, prefix: str, depth: int) -> Iterator[tuple[str, Any]]:
     """(full path template, route) for every route, Mounts included."""
     for route in routes or ():
+        included = getattr(route, "original_router", None)
+        if included is not None:  # FastAPI >= 0.16x keeps include_router() unflattened
+            if depth < 8:
+                inner = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+                yield from _walk(getattr(included, "routes", None), prefix + inner, depth + 1)
+            continue
         path = getattr(route, "path", None)
         if not isinstance(path, str):
             continue
         children = getattr(route, "routes", None)
         if children is not None and not hasattr(route, "endpoint"):
-            if depth < 4:
+            if depth < 8:
                 yield from _walk(children, prefix + path.rstrip("/"), depth + 1)
         else:
             yield prefix + path, route

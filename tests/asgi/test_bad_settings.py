@@ -101,7 +101,7 @@ def test_uvicorn_without_lifespan_says_it_once_and_answers_500(tmp_path: Path) -
     port = free_port()
     server = _uvicorn(tmp_path, port, "--lifespan", "off")
     try:
-        statuses = []
+        statuses: list[int] = []
         deadline = time.monotonic() + 30
         while not statuses:
             try:
