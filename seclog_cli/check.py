@@ -351,6 +351,10 @@ def _check_asgi(report: CheckReport, spec: str) -> None:
     instance, options = found
     report.hooks.append("middleware")
     report.add("ok", "hooks", "SecurityLoggingMiddleware wraps the app")
+    from seclog_asgi import login_source_report
+
+    for level, message in login_source_report(target):
+        report.add(level, "logins", message)
     from seclog_core.config import ConfigError
     from seclog_core.pipeline import new_pipeline
 
