@@ -18,7 +18,7 @@ logins would be reported from (``seclog check --asgi`` prints it).
 from __future__ import annotations
 
 from ._login import LoginRoute
-from ._sources import login_sources
+from ._sources import login_source_report, login_sources
 from .middleware import SecurityLoggingMiddleware
 
-__all__ = ["LoginRoute", "SecurityLoggingMiddleware", "login_sources"]
+__all__ = ["LoginRoute", "SecurityLoggingMiddleware", "login_source_report", "login_sources"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any
+from typing import Any, Literal
 
 from ._login import LoginRoute, _walk, find_login_routes
 
-__all__ = ["login_sources"]
+__all__ = ["NO_LOGIN_SOURCE", "login_source_report", "login_sources"]
 
 _MANUAL = re.compile(
     r"\b(?:login_failed|login_succeeded)\s*\(|[\"']authn_login_(?:success|fail)[\"']"
@@ -65,3 +65,22 @@ def login_sources(app: Any, *, login_routes: tuple[str, ...] = ()) -> list[Login
             found.append(LoginRoute(path, "calls seclog's login API", re.compile(re.escape(path))))
             known.add(path)
     return found
+
+
+NO_LOGIN_SOURCE = (
+    "no login source: no login route was detected (an OAuth2 password form, an "
+    "OAuth2PasswordBearer tokenUrl) or configured (login_routes), and no route calls "
+    "seclog_core.login_failed()/login_succeeded(); failed logins are not logged and the "
+    "brute-force detectors cannot fire. Set login_routes=[...] or call the login API."
+)
+
+
+def login_source_report(app: Any) -> list[tuple[Literal["ok", "warning"], str]]:
+    """``seclog check`` lines about ``app``'s login sources: one per source, or one warning."""
+    try:
+        sources = login_sources(app)
+    except Exception as exc:  # an app seclog cannot read is a finding, not a crash
+        return [("warning", f"login sources could not be read: {type(exc).__name__}: {exc}")]
+    if not sources:
+        return [("warning", NO_LOGIN_SOURCE)]
+    return [("ok", f"login source: POST {found.path} ({found.source})") for found in sources]
