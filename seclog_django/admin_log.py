@@ -5,7 +5,7 @@ Everything is read from the entry's own columns: the content type from
 actor from the request's already-loaded user when the ids match (else the id
 only). Entries the admin writes with ``bulk_create`` (Django 5.1+ actions on
 several objects, which send no ``post_save``) are reported by wrapping
-``LogEntryManager.log_actions``. Credential models never send their ``str()``.
+``bulk_create`` of ``LogEntry``'s manager class only. Credential models never send their ``str()``.
 """
 
 from __future__ import annotations
@@ -154,18 +154,18 @@ def _logged(sender: Any, instance: Any, created: bool = False, **_: Any) -> None
 
 
 def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+    # bulk_create, not log_actions: a frame added there would move the stack level of the
+    # deprecation warnings log_actions gives (Django's own suite checks it).
     @functools.wraps(original)
-    def log_actions(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
+    def bulk_create(self: Any, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, objs, *args, **kwargs)
         with guarded("django.admin_log.bulk"):
-            entries = result if isinstance(result, list | tuple) else [result]
-            for entry in entries:
-                if hasattr(entry, "action_flag"):
-                    report(entry)  # bulk_create sent no post_save; single saves already did
+            for entry in result:
+                report(entry)  # bulk_create sends no post_save
         return result
 
-    log_actions.__dict__["_seclog"] = True
-    return log_actions
+    bulk_create.__dict__["_seclog"] = True
+    return bulk_create
 
 
 def connect() -> None:
@@ -180,6 +180,6 @@ def connect() -> None:
 
     post_save.connect(_logged, sender=LogEntry, dispatch_uid="seclog.admin_log")
     manager = type(LogEntry.objects)
-    original = getattr(manager, "log_actions", None)
+    original = getattr(manager, "bulk_create", None)
     if callable(original) and not getattr(original, "_seclog", False):
-        manager.log_actions = _wrap(original)
+        manager.bulk_create = _wrap(original)

@@ -59,7 +59,8 @@ def start() -> Pipeline:
         pipeline = build_pipeline()
     except ConfigError as exc:
         # ConfigError names the key, the expected form and close known keys, never a secret.
-        raise ImproperlyConfigured(f"settings.SECLOG: {_without_secrets(str(exc))}") from exc
+        # from None: the chained ConfigError would print its unfiltered text too.
+        raise ImproperlyConfigured(f"seclog: {_without_secrets(str(exc))}") from None
     with _lock:
         _pipeline = pipeline
     return pipeline
