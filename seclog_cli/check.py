@@ -97,6 +97,7 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
         else:
             report.add("ok", "export", f"OTLP exporter to {_safe_url(endpoint or '')} ({protocol})")
             _probe(report, protocol)
+            _probe(report, protocol)
         if settings.local_sink == "stderr":
             report.add("info", "export", "a copy of each event is also written to stderr")
     elif settings.local_sink == "none":
@@ -165,6 +166,24 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
             "detectors",
             f"detectors on, state shared by this host's workers in {state_file(settings.state_dir)}",
         )
+
+
+def _probe(report: CheckReport, protocol: str) -> None:
+    """Would events arrive? An empty OTLP export (or a TCP connect for gRPC), 1.5 s at most."""
+    from .collector_probe import probe_collector
+
+    result = probe_collector(protocol, _safe_url)
+    report.add(result.level, "collector", result.message)
+
+
+def _import_hint(target: str) -> str:
+    # The usual cause: run from the wrong directory, or a src/ layout not on the path.
+    top = target.partition(":")[0].split(".")[0]
+    return (
+        f"hint: {top!r} is imported from the current directory ({os.getcwd()}) and PYTHONPATH: "
+        f"run seclog check from the folder that contains {top}/ (for Django, where manage.py "
+        "is), or set PYTHONPATH to it, e.g. PYTHONPATH=src seclog check ..."
+    )
 
 
 def _probe(report: CheckReport, protocol: str) -> None:
@@ -422,6 +441,8 @@ def run(args: argparse.Namespace) -> int:
         report = inspect_target(framework, target)
     except LoadError as exc:
         print(f"seclog check: {exc}", file=sys.stderr)
+        if "No module named" in str(exc):
+            print(_import_hint(target), file=sys.stderr)
         return 2
     if args.inventory:
         from .inventory import build_inventory, inventory_json, inventory_markdown

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from tests.cli.support import seclog
+from tests.support.otlp import free_port, otlp_receiver
 
 APPS = "tests.cli.apps"
 
@@ -41,15 +43,63 @@ def test_django_settings_that_defeat_logging_fail() -> None:
     assert "WARNING  integrity  no integrity key" in out
 
 
-def test_collector_configuration_is_reported() -> None:
-    """With OTEL_EXPORTER_OTLP_ENDPOINT set, the exporter and its protocol are reported as live."""
+def test_reachable_collector_is_reported_as_receiving() -> None:
+    """With a real OTLP receiver listening, check says events would arrive, for HTTP and gRPC."""
+    with otlp_receiver() as receiver:
+        result = seclog(
+            "check", "--django", f"{APPS}.django_good", env=receiver.env("http/protobuf")
+        )
+        grpc = seclog("check", "--django", f"{APPS}.django_good", env=receiver.env("grpc"))
+    out = result.stdout
+    assert f"ok       export     OTLP exporter to {receiver.http_endpoint} (http/protobuf)" in out
+    assert (
+        f"ok       collector  the collector at {receiver.http_endpoint}/v1/logs accepted an "
+        "empty export" in out
+    )
+    assert out.endswith("0 errors, 0 warnings\n"), out
+    assert f"ok       collector  {receiver.grpc_endpoint} accepts connections" in grpc.stdout
+    assert grpc.returncode == 0, grpc.stdout
+
+
+def test_endpoint_where_nothing_listens_is_an_error_not_ok() -> None:
+    """An endpoint on a closed port fails the check within seconds, for HTTP and gRPC."""
+    port = free_port()  # bound then released: nothing listens there
+    for protocol in ("http/protobuf", "grpc"):
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        }
+        started = time.monotonic()
+        result = seclog("check", "--django", f"{APPS}.django_good", env=env)
+        assert time.monotonic() - started < 15
+        assert result.returncode == 1, result.stdout
+        assert "ERROR    collector  nothing" in result.stdout
+        assert "connection refused" in result.stdout
+        assert "events will not arrive" in result.stdout
+
+
+def test_endpoint_credentials_are_never_printed() -> None:
+    """A password in the endpoint URL or a token in OTLP headers never reaches the output."""
+    port = free_port()
     env = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://ingest:pa55w0rd-xyz@127.0.0.1:{port}",
+        "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer tok-sekrit-123",
     }
-    result = seclog("check", "--django", f"{APPS}.django_good", env=env)
-    assert "ok       export     OTLP exporter to http://127.0.0.1:4317 (grpc)" in result.stdout
-    assert result.stdout.endswith("0 errors, 0 warnings\n")
+    for fmt in ("text", "json"):
+        result = seclog("check", "--format", fmt, "--django", f"{APPS}.django_good", env=env)
+        output = result.stdout + result.stderr
+        assert "127.0.0.1" in output
+        assert "pa55w0rd-xyz" not in output
+        assert "tok-sekrit-123" not in output
+
+
+def test_wrong_working_directory_gets_a_hint(tmp_path: Path) -> None:
+    """A project that cannot be imported gets a hint naming the directory and PYTHONPATH."""
+    result = seclog("check", "--django", "mysite.settings", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "No module named 'mysite'" in result.stderr
+    assert f"current directory ({tmp_path})" in result.stderr
+    assert "PYTHONPATH" in result.stderr
 
 
 def test_strict_makes_warnings_fail() -> None:
@@ -126,21 +176,22 @@ def test_inventory_markdown_lists_events_format_and_destinations(tmp_path: Path)
 
 def test_inventory_json_names_the_collector() -> None:
     """The JSON inventory names the OTLP endpoint and every vocabulary event."""
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
-    result = seclog(
-        "check",
-        "--asgi",
-        f"{APPS}.asgi_apps:starlette_app",
-        "--inventory",
-        "--format",
-        "json",
-        env=env,
-    )
+    with otlp_receiver() as receiver:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.http_endpoint}
+        result = seclog(
+            "check",
+            "--asgi",
+            f"{APPS}.asgi_apps:starlette_app",
+            "--inventory",
+            "--format",
+            "json",
+            env=env,
+        )
     assert result.returncode == 0
     inventory = json.loads(result.stdout)
     assert inventory["destinations"][0] == {
         "kind": "otlp",
-        "endpoint": "http://127.0.0.1:4318",
+        "endpoint": receiver.http_endpoint,
         "protocol": "http/protobuf",
     }
     names = {event["event_name"] for event in inventory["events"]}
