@@ -1,10 +1,14 @@
-"""A small FastAPI app with seclog: a login route, a protected route, an admin route, a crash.
+"""A small FastAPI app with seclog: two login routes, a protected route, an admin route, a crash.
 
 Run it with ``python example_projects/fastapi_app/app.py`` (uvicorn on 127.0.0.1:8000;
 ``--port N`` to change) or ``uvicorn app:app --no-proxy-headers`` from this folder. Point
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` at a collector, or read the JSON lines on stderr.
 
-Try: ``curl -X POST localhost:8000/login -H 'content-type: application/json'
+``POST /token`` is the OAuth2 password flow: seclog reports its logins with no code in
+the route. ``POST /login`` takes JSON and reports through the manual API.
+
+Try: ``curl -X POST localhost:8000/token -d username=alice -d password=wrong``,
+``curl -X POST localhost:8000/login -H 'content-type: application/json'
 -d '{"username": "alice", "password": "wrong"}'``, then ``curl localhost:8000/me``,
 ``curl localhost:8000/admin -H 'Authorization: Bearer token-alice'``, ``curl localhost:8000/boom``.
 """
@@ -16,7 +20,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 import seclog_core as seclog
@@ -28,7 +32,7 @@ TOKENS = {f"token-{name}": name for name in USERS}
 
 app = FastAPI(title="seclog FastAPI example")
 app.add_middleware(SecurityLoggingMiddleware)
-oauth2 = OAuth2PasswordBearer(tokenUrl="login")
+oauth2 = OAuth2PasswordBearer(tokenUrl="token")
 
 
 class Credentials(BaseModel):
@@ -36,10 +40,27 @@ class Credentials(BaseModel):
     password: str
 
 
+def _password_ok(username: str, password: str) -> bool:
+    account = USERS.get(username)
+    return account is not None and hmac.compare_digest(account[0], password)
+
+
+@app.post("/token")
+async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
+    # No seclog call: the middleware recognises the OAuth2 password form and reports
+    # authn_login_success / authn_login_fail with the user name from the form.
+    if not _password_ok(form.username, form.password):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Incorrect username or password",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    return {"access_token": f"token-{form.username}", "token_type": "bearer"}
+
+
 @app.post("/login")
 async def login(credentials: Credentials) -> dict[str, str]:
-    account = USERS.get(credentials.username)
-    if account is None or not hmac.compare_digest(account[0], credentials.password):
+    if not _password_ok(credentials.username, credentials.password):
         seclog.login_failed(username=credentials.username, reason="bad_credentials")
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password")
     seclog.login_succeeded(username=credentials.username)
