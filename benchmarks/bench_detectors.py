@@ -9,10 +9,17 @@ unique user names and client addresses. No pass/fail: numbers to read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import resource
+import shutil
+import socket
 import statistics
+import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 from opentelemetry.sdk._logs import LoggerProvider
@@ -21,7 +28,9 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from seclog_core import export, pipeline
 from seclog_core.context import RequestContext, request_context
-from seclog_core.detect import DEFAULT_RULES, DetectorEngine, MemoryState
+from seclog_core.detect import DEFAULT_RULES, DetectorEngine, MemoryState, StateBackend
+from seclog_core.detect.redis_state import RedisState
+from seclog_core.detect.sqlite_state import SQLiteState
 from seclog_core.events import SecurityEvent
 from seclog_core.vocabulary import get_event_type
 
@@ -51,9 +60,11 @@ def per_event_cost(rounds: int, per_round: int) -> dict[str, float]:
     # Providers with no processors: measures seclog, not an exporter.
     export.set_providers(export.Providers(LoggerProvider(), TracerProvider(), MeterProvider(), ()))
     results: dict[str, float] = {}
+    scratch = tempfile.mkdtemp(prefix="seclog-bench-state-")
     for label, options in (
         ("pipeline, detectors off", {"detectors": False, "flood_limit": 0}),
-        ("pipeline, detectors on", {"flood_limit": 0}),
+        ("pipeline, detectors on (host state)", {"flood_limit": 0, "state_dir": scratch}),
+        ("pipeline, detectors on (process state)", {"flood_limit": 0, "detector_state": "process"}),
     ):
         pipe = pipeline.new_pipeline(**options)
         samples = []
@@ -66,16 +77,55 @@ def per_event_cost(rounds: int, per_round: int) -> dict[str, float]:
         results[label] = statistics.median(samples)
     # Thresholds out of reach: this measures counting, not the (rare) alert emission.
     quiet = {name: replace(rule, threshold=10**9) for name, rule in DEFAULT_RULES.items()}
-    engine = DetectorEngine(pipeline.new_pipeline(detectors=False), quiet, MemoryState())
     events = [_event(f"u{i % 500}", f"198.51.100.{i % 200}") for i in range(per_round)]
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for event in events:
-            engine.observe(event)
-        samples.append((time.perf_counter() - start) / per_round * 1e6)
-    results["engine alone (in-memory state)"] = statistics.median(samples)
+    backends: dict[str, StateBackend] = {
+        "engine alone (process state, memory)": MemoryState(),
+        "engine alone (host state, SQLite WAL)": SQLiteState(
+            os.path.join(scratch, "engine.sqlite3")
+        ),
+    }
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(_redis())
+        if url:
+            backends["engine alone (Redis, local)"] = RedisState(url, timeout=1.0)
+        for label, backend in backends.items():
+            engine = DetectorEngine(pipeline.new_pipeline(detectors=False), quiet, backend)
+            samples = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                for event in events:
+                    engine.observe(event)
+                samples.append((time.perf_counter() - start) / per_round * 1e6)
+            results[label] = statistics.median(samples)
+    shutil.rmtree(scratch, ignore_errors=True)
     return results
+
+
+@contextlib.contextmanager
+def _redis() -> Iterator[str | None]:
+    """A throwaway local redis-server when one is installed (for the shared-state cost)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def flood_memory(keys: int, max_keys: int) -> tuple[float, float, int]:
@@ -110,7 +160,8 @@ def main() -> None:
     print(f"per-event cost, median of {args.rounds} rounds x {args.per_round} events:")
     for label, micros in costs.items():
         print(f"  {label:34s} {micros:8.2f} µs   ({micros / base:5.2f}x detectors-off pipeline)")
-    print(f"  detector overhead in the pipeline   {costs['pipeline, detectors on'] - base:8.2f} µs")
+    overhead = costs["pipeline, detectors on (host state)"] - base
+    print(f"  detector overhead in the pipeline   {overhead:8.2f} µs (host state)")
 
     started = time.perf_counter()
     half, full, size = flood_memory(args.keys, args.max_keys)

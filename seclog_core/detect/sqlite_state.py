@@ -14,13 +14,13 @@ failure and try the file again after a backoff; nothing is raised into the app.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sqlite3
 import stat
 import threading
 import time
+from array import array
 from collections.abc import Sequence
 
 from .._internal import logger, report_failure
@@ -38,7 +38,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
   bucket TEXT NOT NULL,
   key TEXT NOT NULL,
-  data TEXT NOT NULL,
+  data BLOB NOT NULL,
   expires REAL NOT NULL,
   PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
@@ -68,6 +68,30 @@ def _trusted_dir(path: str) -> None:
         raise PermissionError(f"{path} is owned by another user")
     if info.st_mode & 0o022:
         raise PermissionError(f"{path} is writable by other users")
+
+
+# Rows hold packed doubles, not JSON: encoding is most of the cost of a hit.
+def _pack_counts(times: list[float]) -> bytes:
+    return b"C" + array("d", times).tobytes()
+
+
+def _pack_members(kept: list[tuple[str, float]]) -> bytes:
+    times = array("d", [t for _, t in kept]).tobytes()
+    return b"M" + len(times).to_bytes(4, "little") + times + "\0".join(m for m, _ in kept).encode()
+
+
+def _unpack(blob: object) -> list[float] | dict[str, float] | None:
+    """Timestamps of a count, or {member: last seen} of a distinct set."""
+    if not isinstance(blob, bytes) or not blob:
+        return None
+    if blob[:1] == b"C":
+        return array("d", blob[1:]).tolist()
+    if blob[:1] == b"M":
+        size = int.from_bytes(blob[1:5], "little")
+        times = array("d", blob[5 : 5 + size]).tolist()
+        names = blob[5 + size :].decode().split("\0") if times else []
+        return dict(zip(names, times, strict=True))
+    return None
 
 
 def digest(text: str) -> str:
@@ -177,18 +201,20 @@ class SQLiteState:
             times.append(now)
             del times[: max(0, len(times) - hit.cap)]
             count = len(times)
-            stored: object = times
+            stored = _pack_counts(times)
         else:
             members = dict(data) if isinstance(data, dict) else {}
-            member = hit.member if len(hit.member) <= 64 else digest(hit.member)
+            member = hit.member
+            if len(member) > 64 or "\0" in member:
+                member = digest(member)
             members.pop(member, None)
             members[member] = now
             kept = [(m, t) for m, t in members.items() if t > horizon][-hit.cap :]
             count = len(kept)
-            stored = dict(kept)
+            stored = _pack_members(kept)
         conn.execute(
             "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)",
-            (hit.bucket, digest(hit.key), json.dumps(stored), now + hit.window),
+            (hit.bucket, digest(hit.key), stored, now + hit.window),
         )
         if hit.threshold <= 0 or count < hit.threshold:
             return HitResult(count, False)
@@ -217,8 +243,7 @@ class SQLiteState:
         ).fetchone()
         if row is None:
             return None
-        value = json.loads(row[0])
-        return value if isinstance(value, list | dict) else None
+        return _unpack(row[0])
 
     def _sweep(self, conn: sqlite3.Connection, now: float) -> None:
         """Drop expired rows, then the soonest-expiring rows of any bucket over max_keys."""
