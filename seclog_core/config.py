@@ -8,15 +8,16 @@ expected form. Export itself is configured by the standard ``OTEL_*`` variables.
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .client_ip import TrustedProxies
 from .field_policy import policy_errors
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["ConfigError", "Settings", "closest", "load_settings"]
 
 
 class ConfigError(ValueError):
@@ -30,6 +31,8 @@ class Settings:
     enabled: bool = True
     trusted_proxies: tuple[str, ...] = ()
     trusted_proxy_count: int = 0
+    # The one header the operator's proxy sets: X-Forwarded-For, Forwarded, X-Real-IP, ...
+    forwarded_header: str = "X-Forwarded-For"
     redact_keys: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
     redact_veto: Callable[..., bool] | None = None
@@ -68,7 +71,9 @@ class Settings:
 
     @property
     def proxies(self) -> TrustedProxies:
-        return TrustedProxies.parse(self.trusted_proxies, self.trusted_proxy_count)
+        return TrustedProxies.parse(
+            self.trusted_proxies, self.trusted_proxy_count, self.forwarded_header
+        )
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
@@ -81,11 +86,35 @@ _CHOICES = {
 }
 
 
+# Settings whose value is (or may carry) a secret: an error names them, never prints them.
+_SECRET_SETTINGS = frozenset({"integrity_key", "pseudonymize_key", "redis_url"})
+_SECRET_WORDS = ("secret", "password", "token")
+
+
+def _is_secret(key: str) -> bool:
+    return (
+        key in _SECRET_SETTINGS
+        or key.endswith(("_key", "_url", "_dsn"))
+        or any(word in key for word in _SECRET_WORDS)
+    )
+
+
 def _fail(key: str, value: object, expected: str) -> ConfigError:
+    if _is_secret(key):
+        return ConfigError(
+            f"seclog setting {key} (value not shown: it may be a secret) is invalid: "
+            f"expected {expected}, got a {type(value).__name__}"
+        )
     shown = repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return ConfigError(f"seclog setting {key}={shown} is invalid: expected {expected}")
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``name`` (a typo's intended key), or None."""
+    close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _as_list(key: str, value: object) -> tuple[str, ...]:
@@ -158,7 +187,8 @@ def _validate(settings: Settings) -> Settings:
     try:
         settings.proxies  # noqa: B018 - parse for its errors
     except ValueError as exc:
-        raise ConfigError(f"seclog setting trusted_proxies: {exc}") from None
+        name = "forwarded_header" if "forwarded header" in str(exc) else "trusted_proxies"
+        raise ConfigError(f"seclog setting {name}: {exc}") from None
     problem = policy_errors(settings.field_policies, bool(settings.pseudonymize_key))
     if problem is not None:
         raise ConfigError(f"seclog setting {problem}")
@@ -184,13 +214,24 @@ def _normalize_key(key: str) -> str:
     return lowered[len("seclog_") :] if lowered.startswith("seclog_") else lowered
 
 
+def _spelled_like(raw_key: str, key: str) -> str:
+    """A known key written the way the unknown one was (SECLOG_X, seclog_x or x)."""
+    prefix = raw_key[:7] if raw_key.lower().startswith("seclog_") else ""
+    return (prefix + key).upper() if raw_key.isupper() else prefix + key
+
+
 def _collect(source: Mapping[str, Any], origin: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for raw_key, value in source.items():
+        if not isinstance(raw_key, str):
+            raise ConfigError(f"seclog setting names must be strings, got {type(raw_key).__name__}")
         key = _normalize_key(raw_key)
         if key not in _FIELDS:
+            # The value is never shown: a misspelt integrity_key still holds a secret.
+            guess = closest(key, _FIELDS)
+            hint = f" (did you mean {_spelled_like(raw_key, guess)!r}?)" if guess else ""
             raise ConfigError(
-                f"unknown seclog setting {raw_key!r} in {origin}; known settings: "
+                f"unknown seclog setting {raw_key[:64]!r} in {origin}{hint}; known settings: "
                 + ", ".join(sorted(_FIELDS))
             )
         values[key] = _coerce(key, value)

@@ -65,6 +65,7 @@ def start_request(
     peer: str | None,
     forwarded: str | None = None,
     x_forwarded_for: str | None = None,
+    forwarding: str | None = None,
     user_agent: str | None = None,
     request_id: str | None = None,
     scheme: str | None = None,
@@ -74,7 +75,10 @@ def start_request(
 ) -> RequestContext:
     """A context for a new request, with the client address resolved safely.
 
-    Never raises: a failure yields a context with what could be read.
+    ``forwarded`` and ``x_forwarded_for`` are those headers' values; ``forwarding`` is
+    the value of the header named by the ``forwarded_header`` setting when it is
+    another one (``X-Real-IP``...). Never raises: a failure yields a context with
+    what could be read.
     """
     # Positional (in RequestContext field order): this runs on every request, so it is lean.
     ctx = RequestContext(
@@ -104,22 +108,30 @@ def start_request(
     ):
         _clip(ctx)
     try:
-        if not forwarded and not x_forwarded_for and peer and _is_canonical(peer) is not None:
+        if (
+            not forwarded
+            and not x_forwarded_for
+            and not forwarding
+            and peer
+            and _is_canonical(peer) is not None
+        ):
             return ctx  # the common case: nothing to resolve, nothing to report
         pipe = pipeline if pipeline is not None else get_pipeline()
+        proxies = pipe.state.get("http.trusted_proxies")
+        if proxies is None:  # parsed once per pipeline, not per request
+            proxies = pipe.state["http.trusted_proxies"] = pipe.settings.proxies
         headers: dict[str, str] = {}
         if forwarded:
             headers["forwarded"] = forwarded
         if x_forwarded_for:
             headers["x-forwarded-for"] = x_forwarded_for
-        proxies = pipe.state.get("http.trusted_proxies")
-        if proxies is None:  # parsed once per pipeline, not per request
-            proxies = pipe.state["http.trusted_proxies"] = pipe.settings.proxies
+        if forwarding and proxies.header not in headers:
+            headers[proxies.header] = forwarding
         resolved = resolve_client_address(peer, headers, proxies)
         ctx.client_address = resolved.address
         ctx.peer_address = resolved.peer
         if resolved.forwarded_header_untrusted:
-            _report_untrusted_forwarding(pipe, ctx, forwarded or x_forwarded_for or "")
+            _report_untrusted_forwarding(pipe, ctx, resolved.untrusted_header or "")
     except Exception as exc:
         report_failure("http.start_request", exc)
     return ctx
@@ -142,7 +154,7 @@ def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: st
         "forwarded_spoof", {"lock": threading.Lock(), "seen": OrderedDict(), "warned": False}
     )
     now = time.monotonic()
-    key = ctx.peer_address or "unknown"
+    key = ctx.peer_address or "unix socket"
     with state["lock"]:
         seen: OrderedDict[str, float] = state["seen"]
         last = seen.get(key)
@@ -156,9 +168,11 @@ def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: st
         state["warned"] = True
     if warn:
         logger.warning(
-            "seclog: a request carried Forwarded/X-Forwarded-For from %s, which is not a "
-            "trusted proxy; the header was ignored. If the app runs behind a proxy, set "
-            "SECLOG_TRUSTED_PROXIES (addresses or networks) or SECLOG_TRUSTED_PROXY_COUNT.",
+            "seclog: a request carried a forwarding header (Forwarded/X-Forwarded-For) from "
+            "%s, which is not a trusted proxy; the header was ignored. If the app runs "
+            "behind a proxy, set SECLOG_TRUSTED_PROXIES (its addresses or networks, or "
+            "'unix' for a unix socket) or SECLOG_TRUSTED_PROXY_COUNT, and "
+            "SECLOG_FORWARDED_HEADER if the proxy sets another header than X-Forwarded-For.",
             sanitize_text(key, 64),
         )
     pipe.emit(
