@@ -185,6 +185,10 @@ class DetectorEngine:
             wide = stuffing.threshold * STUFFING_APP_FACTOR
             hits.append(_record(stuffing, "*", bucket="stuffing_app", member=user, cap=wide))
             hits.append(_record(stuffing, "*", bucket="login_fail_app", cap=_TALLY_CAP))
+            if unknown:
+                hits.append(
+                    _record(stuffing, "*", bucket="login_unknown_app", member=user, cap=wide)
+                )
         if not hits:
             return
         counts = {
@@ -237,16 +241,17 @@ class DetectorEngine:
         """Many accounts failing from one client (or app-wide), nearly every login failing."""
         rule = self.rules["credential_stuffing"]
         backend = self.backend
-        for key, bucket, fails, threshold in (
-            (client, "credential_stuffing", "login_fail_client", rule.threshold),
-            ("*", "stuffing_app", "login_fail_app", rule.threshold * STUFFING_APP_FACTOR),
+        for key, bucket, scope, threshold in (
+            (client, "credential_stuffing", "client", rule.threshold),
+            ("*", "stuffing_app", "app", rule.threshold * STUFFING_APP_FACTOR),
         ):
             if key is None:
                 continue
             names = counts.get((bucket, key), 0)
             if names < threshold:
                 continue
-            unknown = counts.get(("login_unknown_client", key), 0)
+            fails = "login_fail_" + scope
+            unknown = counts.get(("login_unknown_" + scope, key), 0)
             if unknown * 2 < threshold:
                 successes = backend.count(_success_bucket(fails), key, rule.window, now)
                 failures = counts.get((fails, key), 0)
@@ -256,6 +261,8 @@ class DetectorEngine:
             # An attack from one client must not be alerted again app-wide.
             if not backend.claim(bucket, key, rule.cooldown, now):
                 return
+            if key != "*":  # the app-wide view of this attack must not alert it again
+                backend.claim("stuffing_app", "*", rule.cooldown, now)
             field = "client.address" if key != "*" else "service"
             item = _Pending(rule, _record(rule, key), field, identity, {})
             extra: dict[str, AttributeValue] = {"security.distributed": key == "*"}

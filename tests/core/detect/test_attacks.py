@@ -243,3 +243,29 @@ def test_app_emitted_alert_types_are_never_counted(make_app, events):
     for _ in range(5):
         app.pipeline.emit("malicious_direct_reference", {"client.address": "192.0.2.1"})
     assert alerts(events) == ["alert_authz_burst"]
+
+
+def test_alerts_speak_the_security_rule_conventions(make_app, events):
+    """Alerts carry OTel security_rule.* attributes next to the deprecated security.rule."""
+    app = make_app()
+    for _ in range(10):
+        app.login("alice")
+    alert = events.one("authn_login_fail_max").attributes
+    assert alert["security_rule.name"] == alert["security.rule"] == "brute_force"
+    assert alert["security_rule.uuid"] == "c25c927a-8db6-5ffa-83b2-f279391a0fa6"
+    assert alert["security_rule.ruleset.name"] == "seclog"
+    assert alert["security_rule.category"] == "credential-access"
+    assert alert["security_rule.version"]
+    assert alert["security_rule.description"]
+    assert alert["security_rule.reference"].endswith("#brute_force")
+
+
+@pytest.mark.parametrize("path", ["/missing/{i}", "/tool/{i}"])
+def test_every_detector_alert_is_severity_error(make_app, events, path):
+    """Scanning and attack-tool alerts leave at ERROR like every other alert."""
+    app = make_app()
+    agent = "sqlmap/1.7" if "tool" in path else "Mozilla/5.0"
+    for i in range(40):
+        app.get(path.format(i=i), client="198.51.100.3", user_agent=agent)
+    found = [e for e in events if e.type.name in ("malicious_excess_404", "malicious_attack_tool")]
+    assert found and {e.type.severity.text for e in found} == {"ERROR"}

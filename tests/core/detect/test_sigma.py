@@ -53,8 +53,22 @@ def test_every_detector_ships_a_rule():
         "distributed_brute_force.yml",
         "error_burst.yml",
         "scanning.yml",
+        "slow_brute_force.yml",
         "success_after_fail.yml",
     ]
+
+
+def test_alerts_carry_the_uuid_of_the_shipped_rule():
+    """security_rule.uuid of every detector is the id of its shipped Sigma correlation rule."""
+    from seclog_core.detect.rules import RULE_INFO
+
+    ids: dict[str, str] = {}
+    for entry in RULES:
+        for document in yaml.safe_load_all(entry.read_text()):
+            if "correlation" in document or document["level"] != "low":
+                ids[document["id"]] = entry.name
+    for rule, info in RULE_INFO.items():
+        assert info.uuid in ids, rule
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
