@@ -23,6 +23,7 @@ from ._credentials import KNOWN, is_credential, safe_object_id
 from ._emit import emit
 from ._names import id_of
 from ._request import acting_user, bound_request, username_of
+from .membership import tracking
 from .settings import get_pipeline
 
 __all__ = ["connect", "render_change_message", "report"]
@@ -144,6 +145,65 @@ def report(entry: Any) -> None:
             **_actor(values.get("user_id")),
         },
     )
+    _membership(values, model, shown_id)
+
+
+def _changed_fields(message: Any) -> set[str]:
+    if isinstance(message, str) and message.startswith("["):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return set()
+    entries = message if isinstance(message, list) else [message]
+    fields: set[str] = set()
+    for entry in entries:
+        changed = entry.get("changed") if isinstance(entry, dict) else None
+        listed = changed.get("fields") if isinstance(changed, dict) else None
+        if isinstance(listed, list):
+            fields.update(str(f).lower() for f in listed)
+    return fields
+
+
+def _relations(model: Any) -> dict[str, str]:
+    """Label of each many-to-many field that grants rights -> the machine reason."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    wanted = {"groups": "groups_changed", "user_permissions": "user_permissions_changed"}
+    if model is Group:
+        wanted = {"permissions": "group_permissions_changed"}
+    elif model is not get_user_model():
+        return {}
+    found = {}
+    for name, reason in wanted.items():
+        try:
+            found[str(model._meta.get_field(name).verbose_name).lower()] = reason
+        except Exception:  # noqa: S112 - a custom user model without the relation
+            continue
+    return found
+
+
+def _membership(values: dict[str, Any], model: Any, shown_id: str | None) -> None:
+    # The admin's change message lists the changed fields: a group or permission change is
+    # authz_change, named from the entry (which groups: membership.track() knows).
+    if model is None or tracking() or not apps.is_installed("django.contrib.auth"):
+        return
+    changed = _changed_fields(values.get("change_message"))
+    reasons = [reason for label, reason in _relations(model).items() if label in changed]
+    if not reasons:
+        return
+    from django.contrib.auth.models import Group
+
+    target: dict[str, object]
+    if model is Group:
+        target = {"security.resource": "auth.group", "security.object": values.get("object_repr")}
+    else:
+        target = {"user.target.name": values.get("object_repr"), "user.target.id": shown_id}
+    for reason in reasons:
+        emit(
+            "authz_change",
+            {**target, **_actor(values.get("user_id")), "security.reason": reason},
+        )
 
 
 def _logged(sender: Any, instance: Any, created: bool = False, **_: Any) -> None:

@@ -4,8 +4,8 @@ Each receiver is a one-liner's worth of translation, run inside ``guarded`` so a
 failure in seclog (or in a user object whose attribute raises) is counted and
 never reaches the app. ``connect()`` (called from ``AppConfig.ready``) wires
 them with ``dispatch_uid`` so a second call is harmless; the auth parts only
-when ``django.contrib.auth`` is installed. No receiver makes a database query:
-users, groups and permissions are named from what the app already loaded.
+when ``django.contrib.auth`` is installed. No receiver makes a database query
+(group and permission changes: see ``membership``).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from typing import Any
 
 from django.apps import apps
 from django.core.signals import got_request_exception
-from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 
 from seclog_core import current_request_context
 from seclog_core.adapters import guarded, report_exception
 
 from ._emit import emit
-from ._names import NameCache, id_of
+from ._names import id_of
 from ._request import acting_user, bound_request, context_for, username_of
+from .membership import names as _names
 
 __all__ = ["connect", "mark_reported", "was_reported"]
 
@@ -33,8 +34,6 @@ _OPEN = "_seclog_open"
 _EXCEPTION = "_seclog_exception"
 _REPORTED = "_seclog_reported"
 _AUTH_METHOD = "_seclog_auth_method"
-# Names of the groups and permissions the app itself loaded (admin forms, code): no query.
-_names = NameCache()
 
 
 def mark_reported(event: str, user: Any) -> None:
@@ -51,7 +50,8 @@ def was_reported(event: str, user: Any) -> bool:
     return (event, id_of(user)) in seen
 
 
-def _target(user: Any) -> dict[str, object]:
+def target_of(user: Any) -> dict[str, object]:
+    """The target user's name and id, and who changed it (the request's loaded user)."""
     return {
         "user.target.name": username_of(user, authenticated=False),
         "user.target.id": id_of(user),
@@ -122,7 +122,7 @@ def _user_saved(
         before: dict[str, Any] = instance.__dict__.get(_SNAPSHOT) or {}
         _snapshot(sender, instance)
         if created:
-            emit("user_created", _target(instance))
+            emit("user_created", target_of(instance))
             mark_reported("user_created", instance)
             return
         after = instance.__dict__.get(_SNAPSHOT) or {}
@@ -132,20 +132,24 @@ def _user_saved(
         raw_set = instance.__dict__.get("_password") is not None
         rehash = not raw_set and update_fields is not None and set(update_fields) == {"password"}
         if raw_set or ("password" in changed and not rehash):
-            emit("authn_password_change", {**_target(instance), "security.reason": "password_set"})
+            emit(
+                "authn_password_change", {**target_of(instance), "security.reason": "password_set"}
+            )
             mark_reported("authn_password_change", instance)
         if "is_active" in changed:
             if after["is_active"]:
-                emit("user_updated", {**_target(instance), "security.reason": "user_reactivated"})
+                emit("user_updated", {**target_of(instance), "security.reason": "user_reactivated"})
             else:
-                emit("user_archived", {**_target(instance), "security.reason": "user_deactivated"})
+                emit(
+                    "user_archived", {**target_of(instance), "security.reason": "user_deactivated"}
+                )
         for flag in ("is_staff", "is_superuser"):
             if flag in changed:
                 verb = "granted" if after[flag] else "revoked"
                 emit(
                     "privilege_permissions_changed",
                     {
-                        **_target(instance),
+                        **target_of(instance),
                         "security.permission": flag,
                         "security.reason": f"{flag}_{verb}",
                     },
@@ -154,53 +158,7 @@ def _user_saved(
 
 def _user_deleted(sender: Any, instance: Any, **_: Any) -> None:
     with guarded("django.user_deleted"):
-        emit("user_deleted", _target(instance))
-
-
-_M2M_VERBS = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}
-
-
-def _m2m_changed(
-    sender: Any,
-    instance: Any,
-    action: str = "",
-    reverse: bool = False,
-    model: Any = None,
-    pk_set: Any = None,
-    **_: Any,
-) -> None:
-    verb = _M2M_VERBS.get(action)
-    if verb is None:
-        return
-    with guarded("django.m2m_changed"):
-        from django.contrib.auth import get_user_model
-
-        groups = getattr(getattr(get_user_model(), "groups", None), "through", None)
-        kind = "groups" if sender is groups else "user_permissions"
-        ids = sorted(pk_set or (), key=str)
-        if reverse:  # group.user_set.add(user): the users are ids in pk_set, the group is here
-            _names.remember(instance)
-            granted = [_names.name(type(instance), instance.pk)]
-            targets: list[dict[str, object]] = [
-                {"user.target.id": str(pk), "user.target.name": _names.known(model, pk)}
-                for pk in ids
-            ]
-        else:
-            granted = [_names.name(model, pk) for pk in ids]
-            targets = [{}]
-        actor = username_of(acting_user(bound_request()))
-        for target in targets:
-            attributes: dict[str, object] = {} if reverse else _target(instance)
-            attributes.update(target)
-            attributes["user.changes.name"] = actor
-            attributes["security.permission"] = ", ".join(sorted(granted))[:512] or None
-            attributes["security.reason"] = f"{kind}_{verb}"
-            emit("authz_change", attributes)
-
-
-def _name_loaded(sender: Any, instance: Any, **_: Any) -> None:
-    with guarded("django.name_cache"):
-        _names.remember(instance)
+        emit("user_deleted", target_of(instance))
 
 
 # --- unhandled exceptions -------------------------------------------------------------
@@ -224,7 +182,6 @@ def connect() -> None:
     if not apps.is_installed("django.contrib.auth"):
         return
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group, Permission
     from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
     user_logged_in.connect(_logged_in, dispatch_uid="seclog.logged_in")
@@ -235,11 +192,3 @@ def connect() -> None:
     post_init.connect(_snapshot, sender=user_model, dispatch_uid="seclog.user_init")
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="seclog.user_saved")
     post_delete.connect(_user_deleted, sender=user_model, dispatch_uid="seclog.user_deleted")
-    for named in (Group, Permission):
-        post_init.connect(_name_loaded, sender=named, dispatch_uid=f"seclog.names.{named}")
-        post_save.connect(_name_loaded, sender=named, dispatch_uid=f"seclog.named.{named}")
-    for relation in ("groups", "user_permissions"):
-        field = getattr(user_model, relation, None)
-        through = getattr(field, "through", None)
-        if through is not None:
-            m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"seclog.{relation}")

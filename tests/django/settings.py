@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "axes",
     "rest_framework",
+    "rest_framework.authtoken",
     "seclog_django",
 ]
 MIDDLEWARE = [

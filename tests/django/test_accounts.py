@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
 from seclog_core.testing import CapturedEvents, capture_security_events
+from seclog_django import membership
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -81,7 +84,29 @@ def test_admin_making_a_user_staff(bob: User, admin_client: Client) -> None:
 
 
 def test_admin_adding_a_user_to_a_group(bob: User, admin_client: Client) -> None:
-    """Adding bob to a group in the admin is authz_change naming the group."""
+    """Adding bob to a group in the admin is authz_change for bob, by root (from the admin log)."""
+    editors = Group.objects.create(name="editors")
+    with capture_security_events() as events:
+        admin_client.post(
+            f"/admin/auth/user/{bob.pk}/change/", _change_form(bob, groups=str(editors.pk))
+        )
+    change = events.one("authz_change")
+    assert change.attributes["security.reason"] == "groups_changed"
+    assert change.attributes["user.target.name"] == "bob"
+    assert change.attributes["user.target.id"] == str(bob.pk)
+    assert change.attributes["user.changes.name"] == "root"
+
+
+@pytest.fixture
+def tracked() -> Iterator[None]:
+    membership.track()
+    yield
+    membership.untrack()
+
+
+@pytest.mark.usefixtures("tracked")
+def test_admin_group_change_with_tracking_names_the_group(bob: User, admin_client: Client) -> None:
+    """With membership.track(), the admin's group change names the group added."""
     editors = Group.objects.create(name="editors")
     with capture_security_events() as events:
         admin_client.post(
@@ -90,22 +115,31 @@ def test_admin_adding_a_user_to_a_group(bob: User, admin_client: Client) -> None
     change = events.one("authz_change")
     assert change.attributes["security.reason"] == "groups_added"
     assert change.attributes["security.permission"] == "editors"
-    assert change.attributes["user.target.name"] == "bob"
     assert change.attributes["user.changes.name"] == "root"
 
 
+@pytest.mark.usefixtures("tracked")
 def test_permissions_and_reverse_group_membership_in_code(
     bob: User, events: CapturedEvents
 ) -> None:
-    """user_permissions.add and group.user_set.remove are authz_change for the user."""
+    """With membership.track(), user_permissions.add and group.user_set.remove made in code
+    are authz_change for the user."""
     perm = Permission.objects.get(codename="view_user")
     bob.user_permissions.add(perm)
     group = Group.objects.create(name="ops")
     group.user_set.add(bob)
     group.user_set.remove(bob)
-    reasons = [e.attributes["security.reason"] for e in events.of_type("authz_change")]
+    changes = events.of_type("authz_change")
+    reasons = [e.attributes["security.reason"] for e in changes]
     assert reasons == ["user_permissions_added", "groups_added", "groups_removed"]
-    assert all(e.attributes["user.target.name"] == "bob" for e in events.of_type("authz_change"))
+    assert all(e.attributes["user.target.name"] == "bob" for e in changes)
+    assert [e.attributes["security.permission"] for e in changes] == ["view_user", "ops", "ops"]
+
+
+def test_membership_in_code_is_silent_unless_tracked(bob: User, events: CapturedEvents) -> None:
+    """By default seclog does not listen to m2m changes (that would cost Django a query)."""
+    bob.groups.add(Group.objects.create(name="ops"))
+    assert events.of_type("authz_change") == []
 
 
 def test_revoking_superuser_is_privilege_change(events: CapturedEvents) -> None:
