@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from seclog_core.adapters import RequestContext, current_request_context, report_failure
+from seclog_core.adapters import RequestContext, current_request_context, guarded
 
 from ._state import SecLogState, state_of
 
@@ -17,21 +17,33 @@ __all__ = ["describe_user", "emit_for_app", "request_context_for", "set_user"]
 
 
 def describe_user(user: object, name_attributes: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """(id, name) of an authenticated user object; (None, None) for anonymous or none."""
-    if user is None or getattr(user, "is_authenticated", True) is False:
+    """(id, name) of an authenticated user object; (None, None) for anonymous or none.
+
+    Each fact is read on its own: an attribute that raises (a detached ORM row, a
+    property with a bug) leaves that fact out, never fails the app's login.
+    """
+    if user is None:
         return None, None
-    # The primary key first: Flask-Security's get_id() is fs_uniquifier, a session identity.
-    raw_id = getattr(user, "id", None)
-    if raw_id is None:
-        get_id = getattr(user, "get_id", None)
-        raw_id = get_id() if callable(get_id) else None
-    name = None
+    authenticated: object = True
+    with guarded("flask.user.is_authenticated"):
+        authenticated = getattr(user, "is_authenticated", True)
+    if authenticated is False:
+        return None, None
+    user_id: str | None = None
+    with guarded("flask.user.id"):
+        # The primary key first: Flask-Security's get_id() is fs_uniquifier, a session identity.
+        raw_id = getattr(user, "id", None)
+        if raw_id is None:
+            get_id = getattr(user, "get_id", None)
+            raw_id = get_id() if callable(get_id) else None
+        user_id = None if raw_id is None else str(raw_id)
     for attribute in name_attributes:
-        value = getattr(user, attribute, None)
+        value: object = None
+        with guarded("flask.user.name"):
+            value = getattr(user, attribute, None)
         if isinstance(value, str) and value:
-            name = value
-            break
-    return (None if raw_id is None else str(raw_id)), name
+            return user_id, value
+    return user_id, None
 
 
 def set_user(ctx: RequestContext, user: object, state: SecLogState) -> None:
@@ -58,7 +70,7 @@ def emit_for_app(
 
     ``user`` is the actor, or with ``target=True`` the account acted upon.
     """
-    try:
+    with guarded("flask.emit"):
         state = state_of(app)
         if state is None:
             return
@@ -74,5 +86,3 @@ def emit_for_app(
             if user_name is not None:
                 fields[f"{prefix}.name"] = user_name
         state.pipeline.emit(event_type, fields, context=ctx)
-    except Exception as exc:
-        report_failure("flask.emit", exc)

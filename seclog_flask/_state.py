@@ -32,6 +32,8 @@ class SecLogState:
     user_sources: list[UserSource] = field(default_factory=list)
     # The app itself, so per-response checks read its config without a context lookup.
     app: Any = field(default=None, repr=False, compare=False)
+    # The environ key of a forwarding header other than Forwarded / X-Forwarded-For.
+    forwarding_key: str | None = None
 
 
 def state_of(app: Any) -> SecLogState | None:

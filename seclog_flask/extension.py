@@ -7,10 +7,13 @@ extension object itself holds no app, so one instance can serve many apps.
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import fields
 from typing import Any
 
 from flask import Flask
 
+from seclog_core import ConfigError, Settings
 from seclog_core.adapters import Pipeline, build_pipeline
 
 from . import hooks, integrations
@@ -52,6 +55,7 @@ class SecLog:
             for key, value in app.config.items()
             if key.startswith("SECLOG_") and key not in FLASK_ONLY_SETTINGS
         }
+        _refuse_misspelt_flask_settings(framework)
         # Validated now, so a bad setting fails at start-up with the key named.
         pipeline = build_pipeline(framework=framework, **self.options)
         names = app.config["SECLOG_USER_NAME_ATTRIBUTES"]
@@ -60,6 +64,7 @@ class SecLog:
             request_id_header=str(app.config["SECLOG_REQUEST_ID_HEADER"]),
             user_name_attributes=(names,) if isinstance(names, str) else tuple(names),
             app=app,
+            forwarding_key=hooks.forwarding_key(pipeline),
         )
         state.integrations = integrations.install(state)
         app.extensions[EXTENSION_KEY] = state
@@ -68,3 +73,16 @@ class SecLog:
     def get_pipeline(self, app: Flask | None = None) -> Pipeline:
         """The pipeline of ``app`` (default: the current app)."""
         return get_state(app).pipeline
+
+
+def _refuse_misspelt_flask_settings(framework: dict[str, Any]) -> None:
+    """A typo of a Flask-only key (the core knows only its own) gets its "did you mean"."""
+    core = {f"SECLOG_{spec.name.upper()}" for spec in fields(Settings)}
+    for key in framework:
+        if key.upper() in core:
+            continue
+        close = difflib.get_close_matches(key.upper(), FLASK_ONLY_SETTINGS, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"unknown seclog setting {key[:64]!r} in app.config (did you mean {close[0]!r}?)"
+            )

@@ -21,9 +21,11 @@ from flask import Flask, Response, has_request_context, request
 from flask.signals import got_request_exception
 
 from seclog_core.adapters import (
+    Pipeline,
     RequestContext,
     bind_request_context,
     finish_request,
+    guarded,
     report_exception,
     report_failure,
     reset_request_context,
@@ -33,7 +35,7 @@ from seclog_core.adapters import (
 from ._events import describe_user
 from ._state import SecLogState, state_of
 
-__all__ = ["current_context", "install"]
+__all__ = ["current_context", "forwarding_key", "install"]
 
 _ENVIRON_KEY = "seclog.request"
 # An exception got_request_exception saw, for the wrapper if after_request never runs.
@@ -62,7 +64,8 @@ def current_context() -> RequestContext | None:
     if not isinstance(ctx, RequestContext):
         return None
     if ctx.refresh is not None:
-        ctx.refresh(ctx)
+        with guarded("flask.refresh"):
+            ctx.refresh(ctx)
     return ctx
 
 
@@ -80,8 +83,18 @@ def _path(environ: dict[str, Any]) -> str:
     return raw if raw[:1] == "/" and raw[1:2] != "/" else "/" + raw.lstrip("/")
 
 
+def _environ_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
 def _request_id_key(state: SecLogState) -> str:
-    return "HTTP_" + state.request_id_header.upper().replace("-", "_")
+    return _environ_key(state.request_id_header)
+
+
+def forwarding_key(pipeline: Pipeline) -> str | None:
+    """The environ key of the configured forwarding header, when it is not one read anyway."""
+    name = pipeline.settings.forwarded_header.strip().lower()
+    return None if name in ("forwarded", "x-forwarded-for") else _environ_key(name)
 
 
 def _new_context(
@@ -101,6 +114,7 @@ def _new_context(
         peer=original.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR"),
         forwarded=environ.get("HTTP_FORWARDED"),
         x_forwarded_for=environ.get("HTTP_X_FORWARDED_FOR"),
+        forwarding=environ.get(state.forwarding_key) if state.forwarding_key else None,
         user_agent=environ.get("HTTP_USER_AGENT"),
         request_id=environ.get(request_id_key),
         scheme=original.get("wsgi.url_scheme") or environ.get("wsgi.url_scheme"),
@@ -169,14 +183,12 @@ class _AppHooks:
     def _finish_unfinished(
         environ: dict[str, Any], ctx: RequestContext, error: BaseException | None
     ) -> None:
-        try:
+        with guarded("flask.teardown_request"):
             exception = error if error is not None else environ.pop(_EXCEPTION_KEY, None)
             finish_request(ctx, 500 if exception else None, exception=exception)
-        except Exception as exc:
-            report_failure("flask.teardown_request", exc)
 
     def _after_request(self, response: Response) -> Response:
-        try:
+        with guarded("flask.after_request"):
             current = request._get_current_object()  # type: ignore[attr-defined]
             environ = current.environ
             ctx = environ.get(_ENVIRON_KEY)
@@ -190,13 +202,9 @@ class _AppHooks:
                 ctx.method = current.method
             state = self.state
             for inspect in state.response_inspectors:
-                try:
+                with guarded("flask.response_inspector"):
                     inspect(response, ctx, state)
-                except Exception as exc:
-                    report_failure("flask.response_inspector", exc)
             finish_request(ctx, response.status_code, exception=environ.pop(_EXCEPTION_KEY, None))
-        except Exception as exc:
-            report_failure("flask.after_request", exc)
         return response
 
 
@@ -209,11 +217,9 @@ def _context(state: SecLogState) -> RequestContext:
 
 
 def _on_exception(sender: Any, exception: BaseException | None = None, **_: Any) -> None:
-    state = state_of(sender)
-    if state is None or exception is None:
-        return
-    try:
+    with guarded("flask.got_request_exception"):
+        state = state_of(sender)
+        if state is None or exception is None:
+            return
         request.environ[_EXCEPTION_KEY] = exception
         report_exception(_context(state), exception)
-    except Exception as exc:
-        report_failure("flask.got_request_exception", exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from seclog_core.adapters import report_failure
+from seclog_core.adapters import guarded
 
 from .._state import SecLogState
 
@@ -23,10 +23,8 @@ def install(state: SecLogState) -> tuple[str, ...]:
     """Install every integration whose package is importable; return their names."""
     active: list[str] = []
     for name in INTEGRATIONS:
-        try:
+        with guarded(f"flask.integration.{name}"):
             module = importlib.import_module(f"{__name__}.{name}")
             if module.install(state):
                 active.append(name)
-        except Exception as exc:
-            report_failure(f"flask.integration.{name}", exc)
     return tuple(active)

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import g, has_app_context
 
+from seclog_core.adapters import guarded
+
 from .._events import emit_for_app, request_context_for, set_user
 from .._state import SecLogState, state_of
 
@@ -43,7 +45,10 @@ def install(state: SecLogState) -> bool:
 
 def loaded_user() -> object | None:
     """The user Flask-Login has loaded for this request, without loading one."""
-    return g.get("_login_user") if has_app_context() else None
+    user: object | None = None
+    with guarded("flask_login.loaded_user"):
+        user = g.get("_login_user") if has_app_context() else None
+    return user
 
 
 def _remember(sender: Any, user: Any) -> None:
@@ -54,30 +59,35 @@ def _remember(sender: Any, user: Any) -> None:
 
 
 def _on_logged_in(sender: Any, user: Any = None, **_: Any) -> None:
-    _remember(sender, user)
-    # Flask-Security reports its logins itself, with how the user authenticated.
-    if "security" not in getattr(sender, "extensions", {}):
-        emit_for_app(sender, "authn_login_success", user=user)
+    with guarded("flask_login.logged_in"):
+        _remember(sender, user)
+        # Flask-Security reports its logins itself, with how the user authenticated.
+        if "security" not in getattr(sender, "extensions", {}):
+            emit_for_app(sender, "authn_login_success", user=user)
 
 
 def _on_loaded_from_cookie(sender: Any, user: Any = None, **_: Any) -> None:
-    _remember(sender, user)
-    emit_for_app(
-        sender, "authn_login_success", {"security.auth_method": "remember_cookie"}, user=user
-    )
+    with guarded("flask_login.loaded_from_cookie"):
+        _remember(sender, user)
+        emit_for_app(
+            sender, "authn_login_success", {"security.auth_method": "remember_cookie"}, user=user
+        )
 
 
 def _on_logged_out(sender: Any, user: Any = None, **_: Any) -> None:
-    emit_for_app(sender, "authn_logout", user=user)
-    state = state_of(sender)
-    ctx = request_context_for(state) if state is not None else None
-    if ctx is not None:
-        ctx.user_id = ctx.user_name = None
+    with guarded("flask_login.logged_out"):
+        emit_for_app(sender, "authn_logout", user=user)
+        state = state_of(sender)
+        ctx = request_context_for(state) if state is not None else None
+        if ctx is not None:
+            ctx.user_id = ctx.user_name = None
 
 
 def _on_unauthorized(sender: Any, **_: Any) -> None:
-    emit_for_app(sender, "authn_fail", {"security.reason": "login_required"}, once=True)
+    with guarded("flask_login.unauthorized"):
+        emit_for_app(sender, "authn_fail", {"security.reason": "login_required"}, once=True)
 
 
 def _on_needs_refresh(sender: Any, **_: Any) -> None:
-    emit_for_app(sender, "authn_fail", {"security.reason": "fresh_login_required"}, once=True)
+    with guarded("flask_login.needs_refresh"):
+        emit_for_app(sender, "authn_fail", {"security.reason": "fresh_login_required"}, once=True)

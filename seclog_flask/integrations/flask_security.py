@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, current_app, request, session
 
-from seclog_core.adapters import RequestContext
+from seclog_core.adapters import RequestContext, guarded
 
 from .._events import emit_for_app, request_context_for, set_user
 from .._state import SecLogState, state_of
@@ -80,39 +80,43 @@ def _mapped(name: str) -> Callable[..., None]:
     event_type, reason, target = SIGNAL_EVENTS[name]
 
     def receiver(sender: Any, user: Any = None, method: Any = None, **_: Any) -> None:
-        fields: dict[str, object] = {"security.reason": reason}
-        if isinstance(method, str):
-            fields["security.auth_method"] = method
-        emit_for_app(sender, event_type, fields, user=user, target=target)
+        with guarded(f"flask_security.{name}"):
+            fields: dict[str, object] = {"security.reason": reason}
+            if isinstance(method, str):
+                fields["security.auth_method"] = method
+            emit_for_app(sender, event_type, fields, user=user, target=target)
 
     receiver.__name__ = f"_on_{name}"
     return receiver
 
 
 def _on_authenticated(sender: Any, user: Any = None, authn_via: Any = None, **_: Any) -> None:
-    state = state_of(sender)
-    ctx = request_context_for(state) if state is not None else None
-    if state is not None and ctx is not None:
-        set_user(ctx, user, state)
-    fields: dict[str, object] = {}
-    if isinstance(authn_via, list | tuple) and authn_via:
-        fields["security.auth_method"] = ",".join(str(item) for item in authn_via)
-    emit_for_app(sender, "authn_login_success", fields, user=user)
+    with guarded("flask_security.user_authenticated"):
+        state = state_of(sender)
+        ctx = request_context_for(state) if state is not None else None
+        if state is not None and ctx is not None:
+            set_user(ctx, user, state)
+        fields: dict[str, object] = {}
+        if isinstance(authn_via, list | tuple) and authn_via:
+            fields["security.auth_method"] = ",".join(str(item) for item in authn_via)
+        emit_for_app(sender, "authn_login_success", fields, user=user)
 
 
 def _on_failed_authn(
     sender: Any, user: Any = None, auth_type: Any = None, tfa: bool = False, **_: Any
 ) -> None:
-    fields: dict[str, object] = {
-        "security.reason": "bad_second_factor" if tfa else "bad_credentials"
-    }
-    if isinstance(auth_type, str):
-        fields["security.auth_method"] = auth_type
-    emit_for_app(sender, "authn_login_fail", fields, user=user)
+    with guarded("flask_security.user_failed_authn"):
+        fields: dict[str, object] = {
+            "security.reason": "bad_second_factor" if tfa else "bad_credentials"
+        }
+        if isinstance(auth_type, str):
+            fields["security.auth_method"] = auth_type
+        emit_for_app(sender, "authn_login_fail", fields, user=user)
 
 
 def _on_unauthenticated(sender: Any, **_: Any) -> None:
-    emit_for_app(sender, "authn_fail", {"security.reason": "login_required"}, once=True)
+    with guarded("flask_security.user_unauthenticated"):
+        emit_for_app(sender, "authn_fail", {"security.reason": "login_required"}, once=True)
 
 
 def inspect_login_response(response: Response, ctx: RequestContext, state: SecLogState) -> None:
