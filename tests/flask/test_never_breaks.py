@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_login import LoginManager, login_user
+from flask_login import LoginManager, login_user  # type: ignore[import-untyped]
 
 from seclog_core import ConfigError
 from seclog_flask import SecLog
@@ -68,7 +68,7 @@ def test_a_user_whose_id_raises_still_logs_in(telemetry: Telemetry) -> None:
         def id(self) -> str:  # type: ignore[override]
             raise RuntimeError("detached instance")
 
-        username = "dave"  # type: ignore[assignment]
+        username = "dave"
 
     response = login_app(NoId()).test_client().post("/login")
     assert response.status_code == 200
