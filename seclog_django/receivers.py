@@ -66,7 +66,7 @@ def _logged_in(sender: Any, request: Any = None, user: Any = None, **_: Any) -> 
     with guarded("django.logged_in"):
         ctx = current_request_context()
         name = username_of(user)
-        uid = id_of(user) if name is not None else None
+        uid = id_of(user)  # each fact on its own: an unreadable name still leaves the id
         if ctx is not None and name is not None:
             ctx.user_name = name
             ctx.user_id = uid
@@ -99,7 +99,7 @@ def _login_failed(sender: Any, credentials: Any = None, request: Any = None, **_
 def _logged_out(sender: Any, request: Any = None, user: Any = None, **_: Any) -> None:
     with guarded("django.logged_out"):
         name = username_of(user)
-        emit("authn_logout", {"user.name": name, "user.id": id_of(user) if name else None})
+        emit("authn_logout", {"user.name": name, "user.id": id_of(user)})
 
 
 # --- account lifecycle on the user model ----------------------------------------------
