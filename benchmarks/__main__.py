@@ -32,6 +32,7 @@ SUITES = (
     "redaction",
     "requests",
     "detectors",
+    "detection",
     "integrity",
     "lint",
     "export",
