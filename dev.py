@@ -30,7 +30,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
-PACKAGES = ["seclog_core", "seclog_django", "seclog_flask", "seclog_asgi", "seclog_cli"]
+PACKAGES = [
+    "seclog_core",
+    "seclog_django",
+    "seclog_flask",
+    "seclog_asgi",
+    "seclog_cli",
+    "seclog_instrumentation",
+]
 # What each command installs: the demo needs the core only; `dev` covers every other set.
 EXTRAS = {
     "dev": "dev",
