@@ -19,6 +19,11 @@ INSTALLED_APPS = [
     "axes",
     "rest_framework",
     "rest_framework.authtoken",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
     "seclog_django",
 ]
 MIDDLEWARE = [
@@ -28,6 +33,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "seclog_django.middleware.SecurityLoggingMiddleware",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
@@ -52,3 +58,10 @@ AXES_FAILURE_LIMIT = 3
 AXES_LOCKOUT_PARAMETERS = ["username"]
 REST_FRAMEWORK = {"UNAUTHENTICATED_USER": None}
 SECLOG: dict[str, object] = {}
+# django-allauth: user-name logins, no e-mail round trip, no rate limits between tests.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_RATE_LIMITS = False
+SOCIALACCOUNT_PROVIDERS = {"github": {"APP": {"client_id": "test-client", "secret": "s3cr3t"}}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("", views.home),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("social/complete/", views.complete_github_login),
     path("login/", auth_views.LoginView.as_view()),
     path("logout/", auth_views.LogoutView.as_view()),
     path("password_change/", auth_views.PasswordChangeView.as_view(success_url="/done/")),

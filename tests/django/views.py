@@ -111,3 +111,20 @@ class SessionApi(APIView):
 
     def get(self, request: Request, *args: Any) -> Response:
         return Response({"ok": True})
+
+
+def complete_github_login(request: HttpRequest) -> HttpResponse:
+    """What allauth does when GitHub's OAuth callback returns: complete the social login.
+
+    The provider's answer (uid, login) is given in the query; allauth's own code does the rest.
+    """
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.helpers import complete_social_login
+
+    provider = get_adapter().get_provider(request, "github")
+    login = provider.sociallogin_from_response(
+        request, {"id": int(request.GET["uid"]), "login": request.GET["login"]}
+    )
+    login.state = {"process": request.GET.get("process", "login")}
+    response: HttpResponse = complete_social_login(request, login)
+    return response
