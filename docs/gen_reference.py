@@ -46,6 +46,8 @@ SETTING_HELP: dict[str, str] = {
     "enabled": "switch seclog off entirely",
     "trusted_proxies": "addresses or networks of your proxies, e.g. `10.0.0.0/8,127.0.0.1`",
     "trusted_proxy_count": "or: the number of proxy hops in front of the app",
+    "forwarded_header": "the one header your trusted proxy sets (`X-Forwarded-For`, "
+    "`Forwarded`, `X-Real-IP`, ...); read only from trusted proxies",
     "redact_keys": "extra attribute or field names whose values are always redacted",
     "redact_patterns": "extra regular expressions whose matches are redacted",
     "redact_veto": "(code only) `callable(RedactionMatch) -> bool`; True keeps a value",
@@ -74,6 +76,8 @@ SETTING_HELP: dict[str, str] = {
     "workers), `process` (per process), `redis` (all hosts; needs `redis_url`)",
     "state_dir": "directory of the `host` detector state (default: the user cache directory)",
     "detector_ipv6_prefix": "IPv6 clients are counted per prefix of this length (0-128)",
+    "scrub_server_logs": "scrub the framework's and server's own error loggers "
+    "(`django.request`, `uvicorn.error`, `gunicorn.error`, ...) too ([redaction](redaction.md))",
     "forwarded_warning": "report forwarding headers from untrusted peers",
     "login_routes": "(ASGI) extra login route paths or patterns read for failed logins",
     "login_username_field": "(ASGI) the form or JSON field holding the user name",
