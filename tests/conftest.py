@@ -23,7 +23,12 @@ def telemetry() -> Iterator[Telemetry]:
 
 @pytest.fixture(autouse=True)
 def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Host-shared detector state (the default) lives in a fresh temp dir for each test."""
+    """Host-shared detector state (the default) lives in a fresh temp dir for each test.
+
+    XDG_CACHE_HOME too: servers a test starts often drop SECLOG_* from their
+    environment, and must still never write into the developer's ~/.cache.
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SECLOG_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
         yield
