@@ -78,8 +78,8 @@ def _probe_http(url: str, shown: str, environ: Mapping[str, str]) -> ProbeResult
         return ProbeResult(
             False,
             "error",
-            f"nothing answers at {shown} ({_why(reason)}): events will not arrive; until the "
-            "collector is up they wait in the spool, if one is configured",
+            f"nothing answers at {shown} ({_why(reason)}): events will not arrive until it "
+            "does (seclog's own exporter keeps them in its on-disk spool meanwhile)",
         )
     if 200 <= status < 300:
         return ProbeResult(True, "ok", f"the collector at {shown} accepted an empty export")
@@ -116,8 +116,8 @@ def _probe_grpc(url: str, shown: str) -> ProbeResult:
         return ProbeResult(
             False,
             "error",
-            f"nothing accepts connections at {shown} ({_why(exc)}): events will not arrive; "
-            "until the collector is up they wait in the spool, if one is configured",
+            f"nothing accepts connections at {shown} ({_why(exc)}): events will not arrive "
+            "until it does (seclog's own exporter keeps them in its on-disk spool meanwhile)",
         )
     return ProbeResult(
         True, "ok", f"{shown} accepts connections (gRPC: checked by a TCP connection only)"
