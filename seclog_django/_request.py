@@ -55,18 +55,22 @@ def context_for(request: HttpRequest) -> RequestContext:
     """A bound-ready context for ``request``, with the client address resolved safely."""
     meta = request.META
     match = getattr(request, "resolver_match", None)
+    pipeline = get_pipeline()
+    # The operator's forwarding header when it is another than Forwarded / X-Forwarded-For.
+    header = pipeline.settings.forwarded_header.upper().replace("-", "_")
     ctx = start_request(
         method=request.method,
         path=request.path,
         peer=meta.get("REMOTE_ADDR"),
         forwarded=meta.get("HTTP_FORWARDED"),
         x_forwarded_for=meta.get("HTTP_X_FORWARDED_FOR"),
+        forwarding=meta.get(f"HTTP_{header}"),
         user_agent=meta.get("HTTP_USER_AGENT"),
         request_id=meta.get("HTTP_X_REQUEST_ID"),
         scheme=meta.get("wsgi.url_scheme") or ("https" if request.is_secure() else "http"),
         server_address=_raw_host(request),
         route=(match.route or None) if match is not None else None,
-        pipeline=get_pipeline(),
+        pipeline=pipeline,
     )
     # The user and the route are read when an event needs them (never loading the user).
     ctx.refresh = _Refresh(request)

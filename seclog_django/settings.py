@@ -18,7 +18,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from seclog_core import ConfigError, adapters
-from seclog_core.adapters import Pipeline, default_pipeline, logger
+from seclog_core.adapters import Pipeline, default_pipeline, guarded, logger
 
 __all__ = ["build_pipeline", "framework_settings", "get_pipeline", "reset_pipeline", "start"]
 
@@ -61,6 +61,9 @@ def start() -> Pipeline:
         # ConfigError names the key, the expected form and close known keys, never a secret.
         # from None: the chained ConfigError would print its unfiltered text too.
         raise ImproperlyConfigured(f"seclog: {_without_secrets(str(exc))}") from None
+    with guarded("django.start.providers"):
+        # The OpenTelemetry providers now, on the loading thread, never on an event loop.
+        pipeline.emitter  # noqa: B018 - built for its side effect
     with _lock:
         _pipeline = pipeline
     return pipeline

@@ -129,6 +129,7 @@ def test_good_settings_build_the_pipeline_while_the_app_loads(tmp_path: Path) ->
         "from seclog_django import settings\n"
         "assert settings._pipeline is not None\n"
         "assert settings._pipeline.settings.trusted_proxies == ('10.0.0.0/8',)\n"
+        "assert settings._pipeline._emitter is not None  # providers too\n"
         "print('built')\n"
     )
     proc = subprocess.run(
