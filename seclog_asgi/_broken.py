@@ -32,7 +32,10 @@ def built_lazily() -> bool:
     at the first request; only the frame name tells that apart from a direct wrap.
     """
     # Frame 0 is this function, 1 the middleware's __init__, 2 whoever constructs it.
-    frame: FrameType | None = sys._getframe(2)
+    try:
+        frame: FrameType | None = sys._getframe(2)
+    except (AttributeError, ValueError):  # an interpreter without frames: assume a direct wrap
+        return False
     for _ in range(3):  # a subclass's __init__ may sit in between
         if frame is None:
             return False

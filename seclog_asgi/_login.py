@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from seclog_core import RequestContext
-from seclog_core.adapters import Pipeline
+from seclog_core.adapters import Pipeline, report_failure
 
 from ._types import Message, Receive, Scope
 from ._username import MAX_BODY, username_from_body
@@ -183,17 +183,26 @@ class LoginWatch:
     async def tee(self) -> Message:
         """The app's ``receive``: the message passes unchanged; a bounded copy stays here."""
         message = await self.receive()
-        if message.get("type") == "http.request" and not self.complete:
-            body = message.get("body") or b""
-            room = MAX_BODY - self.size
-            if len(body) > room:
+        if not self.complete:
+            try:
+                self._keep(message)
+            except Exception as exc:  # the app gets its message whatever happens here
                 self.truncated = True
-            if room > 0 and body:
-                kept = bytes(body[:room])
-                self.chunks.append(kept)
-                self.size += len(kept)
-            self.complete = not message.get("more_body", False)
+                report_failure("asgi.login_body", exc)
         return message
+
+    def _keep(self, message: Message) -> None:
+        if message.get("type") != "http.request":
+            return
+        body = message.get("body") or b""
+        room = MAX_BODY - self.size
+        if len(body) > room:
+            self.truncated = True
+        if room > 0 and body:
+            kept = bytes(body[:room])
+            self.chunks.append(kept)
+            self.size += len(kept)
+        self.complete = not message.get("more_body", False)
 
     def username(self) -> str | None:
         body = b"".join(self.chunks)

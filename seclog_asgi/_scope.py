@@ -76,6 +76,17 @@ def _host_without_port(host: str | None) -> str | None:
     return name if name and port.isdigit() else host
 
 
+def _forwarding(scope: Scope, pipeline: Pipeline) -> str | None:
+    """The operator's forwarding header when it is not one _read_headers reads (X-Real-IP)."""
+    name = pipeline.settings.forwarded_header.strip().lower().encode("latin-1")
+    if name in _WANTED:
+        return None
+    for item in scope.get("headers") or ():
+        if bytes(item[0]).lower() == name:
+            return bytes(item[1]).decode("latin-1")
+    return None
+
+
 def _peer(scope: Scope) -> str | None:
     client = scope.get("client")
     if client:
@@ -96,6 +107,7 @@ def context_from_scope(scope: Scope, pipeline: Pipeline) -> RequestContext:
             peer=_peer(scope),
             forwarded=headers.forwarded,
             x_forwarded_for=headers.x_forwarded_for,
+            forwarding=_forwarding(scope, pipeline),
             user_agent=headers.user_agent,
             request_id=headers.request_id,
             scheme=scope.get("scheme") or ("ws" if is_websocket else "http"),

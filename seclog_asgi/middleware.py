@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from seclog_core import ConfigError, RequestContext, bind_request_context, reset_request_context
-from seclog_core.adapters import Pipeline, build_pipeline, finish_request, guarded
+from seclog_core.adapters import (
+    Pipeline,
+    build_pipeline,
+    finish_request,
+    guarded,
+    report_failure,
+)
 
 from ._broken import Refusal, built_lazily
 from ._lifespan import flush_at_exit, run_lifespan, warm_up
@@ -102,7 +108,7 @@ class SecurityLoggingMiddleware:
 
     def _login_watch(self, scope: Scope, receive: Receive) -> LoginWatch | None:
         """A watch over this request's body when it goes to a login route; never raises."""
-        with guarded("asgi.login_routes"):
+        try:  # a plain try, not guarded(): this runs on every POST
             app = scope.get("app") or self.app
             logins = self._logins
             if logins is None or logins.app is not app:
@@ -111,10 +117,13 @@ class SecurityLoggingMiddleware:
                     app, settings.login_routes, settings.login_username_field
                 )
                 logins = self._logins = LoginRoutes(app, routes)
-            route = logins.match(scope) if logins.routes else None
-            if route is not None:
-                return LoginWatch(scope, receive, route.username_field)
-        return None
+            if not logins.routes:
+                return None
+            route = logins.match(scope)
+            return None if route is None else LoginWatch(scope, receive, route.username_field)
+        except Exception as exc:
+            report_failure("asgi.login_routes", exc)
+            return None
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = context_from_scope(scope, self.pipeline)
