@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .._internal import logger, report_failure
 from .state import Hit, HitResult, MemoryState
@@ -73,6 +73,18 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(ARGV[1]) - tonumber(ARGV[2
 """
 
 
+def _cluster_url(url: str) -> tuple[bool, str]:
+    """``?cluster=true`` asks for the Redis Cluster client; the flag is not passed on."""
+    parts = urlsplit(url)
+    pairs = [p for p in parts.query.split("&") if p]
+    flags = [p for p in pairs if p.split("=", 1)[0].lower() == "cluster"]
+    if not flags:
+        return False, url
+    value = flags[-1].partition("=")[2].lower()
+    rest = "&".join(p for p in pairs if p not in flags)
+    return value in ("1", "true", "yes", "on"), urlunsplit(parts._replace(query=rest))
+
+
 def _where(url: str) -> str:
     """The host and port of a Redis URL, never its password."""
     try:
@@ -103,17 +115,19 @@ class RedisState:
         self.tag = "{" + prefix.rstrip(":") + "}:"
         self.fallback = fallback if fallback is not None else MemoryState()
         self.retry_after = retry_after
-        self.client: Any = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry_on_timeout=False,
-            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
-            health_check_interval=0,
-        )
-        self._hit = self.client.register_script(_HIT)
-        self._take = self.client.register_script(_TAKE)
-        self._count = self.client.register_script(_COUNT)
+        self.cluster, self._url = _cluster_url(url)
+        self._timeout = timeout
+        self.client: Any = None
+        if not self.cluster:
+            self.client = redis.Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry_on_timeout=False,
+                retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+                health_check_interval=0,
+            )
+            self._scripts()
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._warned = False
@@ -130,6 +144,7 @@ class RedisState:
             member = hit.member if hit.member is not None else f"{now}:{os.urandom(6).hex()}"
             args += (member, hit.window, hit.cap, hit.threshold, hit.cooldown)
         try:
+            self._ensure()
             reply = self._hit(keys=keys, args=args)
         except Exception as exc:
             self._down(exc)
@@ -141,6 +156,7 @@ class RedisState:
         if not self._usable():
             return self.fallback.take(bucket, key, window, now)
         try:
+            self._ensure()
             count = int(self._take(keys=[self._keys(bucket, key)[0]], args=[now, window]))
         except Exception as exc:
             self._down(exc)
@@ -152,6 +168,7 @@ class RedisState:
         if not self._usable():
             return self.fallback.count(bucket, key, window, now)
         try:
+            self._ensure()
             count = int(self._count(keys=[self._keys(bucket, key)[0]], args=[now, window]))
         except Exception as exc:
             self._down(exc)
@@ -163,6 +180,7 @@ class RedisState:
         if not self._usable():
             return self.fallback.claim(bucket, key, cooldown, now)
         try:
+            self._ensure()
             ms = max(1, math.ceil(cooldown * 1000))
             claimed = self.client.set(self._keys(bucket, key)[1], "1", px=ms, nx=True)
         except Exception as exc:
@@ -170,6 +188,23 @@ class RedisState:
             return self.fallback.claim(bucket, key, cooldown, now)
         self._up()
         return bool(claimed)
+
+    def _scripts(self) -> None:
+        self._hit = self.client.register_script(_HIT)
+        self._take = self.client.register_script(_TAKE)
+        self._count = self.client.register_script(_COUNT)
+
+    def _ensure(self) -> None:
+        """Connect to a cluster on first use: its client asks a node for the slot map."""
+        if self.client is None:
+            from redis.cluster import RedisCluster
+
+            self.client = RedisCluster.from_url(
+                self._url,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+            )
+            self._scripts()
 
     def _keys(self, bucket: str, key: str) -> tuple[str, str]:
         # Hashed: user names and addresses never appear in Redis key names. One hash tag
