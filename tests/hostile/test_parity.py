@@ -31,6 +31,9 @@ EXCEPTION = {"error.type", "exception.message", "exception.type"}
 DETECTOR = {
     "security.count", "security.key", "security.key_field", "security.reason",
     "security.retry_count", "security.rule", "security.threshold", "security.window_seconds",
+    "security_rule.name", "security_rule.uuid", "security_rule.ruleset.name",
+    "security_rule.category", "security_rule.description", "security_rule.reference",
+    "security_rule.version",
 }  # fmt: skip
 WARN, INFO, ERROR = (13, "WARN"), (9, "INFO"), (17, "ERROR")
 
