@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import checkpoints as _checkpoints  # noqa: F401 - registers the component
 from ._internal import failure_counts
 from .api import (
     FIELD_NAMES,

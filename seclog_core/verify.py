@@ -1,58 +1,109 @@
 """Checking exported security event streams for loss and tampering.
 
 Reads the OTLP JSON that the OpenTelemetry Collector's file exporter writes (one
-``ExportLogsServiceRequest`` per line) and seclog's own JSON-lines sink, groups
-records by ``seclog.stream_id`` and reports, per stream, missing sequence ranges,
-reordered, duplicated and modified records (MAC mismatch, with a key ring) and
-truncated files, each with its stream id, sequence numbers and line numbers.
+``ExportLogsServiceRequest`` per line) and seclog's own JSON-lines sink, and
+accounts for every record: each one is either verified (it belongs to a stream,
+its sequence number fits, its MAC matches) or reported. Per stream it reports
+missing sequence ranges, reordered, duplicated, modified and forged records and
+a stream that ends without its closing checkpoint; per file, records without
+valid seclog ids, ambiguous records (a key given twice, a field under two
+spellings) and truncated lines; each with its stream id, sequences and line
+numbers. Attacker-controlled text in findings is escaped (:func:`shown`).
 The ``seclog verify`` command (:mod:`seclog_cli.verify`) parses arguments and prints.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator, Sequence
+import hmac
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .integrity import KeyRing, canonical_bytes, compute_mac
+from ._export_reader import RawRecord, parse_line
+from .integrity import (
+    CHECKPOINT_CLOSING,
+    CHECKPOINT_EVENT,
+    STREAM_ID_PATTERN,
+    KeyRing,
+    Signed,
+    canonical_bytes,
+    compute_mac,
+)
 
 __all__ = [
     "EXIT_CLEAN",
     "EXIT_PROBLEMS",
     "EXIT_UNUSABLE",
+    "MAX_LISTED",
     "Finding",
     "Record",
     "StreamReport",
     "UnusableInputError",
+    "Verification",
     "read_records",
+    "shown",
+    "verify_files",
     "verify_records",
 ]
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+#: At most this many findings of one kind are listed per stream (and per file); the
+#: rest are counted in one summary finding, so a hostile file cannot flood the report.
+MAX_LISTED = 20
+_MAX_SEQUENCE = 2**63 - 1
 
 
 class UnusableInputError(Exception):
     """A file that cannot be read or is not an exported event stream."""
 
 
+def shown(value: object, limit: int = 120) -> str:
+    """Text from a file made safe to print: printable ASCII only, everything else escaped.
+
+    Control characters, ANSI escapes, newlines, bidi and invisible format
+    characters cannot rewrite a terminal line or pass for other text; backslashes
+    are doubled so an escape in the output is always one we wrote.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    out: list[str] = []
+    for char in text[:limit]:
+        code = ord(char)
+        if char == "\\":
+            out.append("\\\\")
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    if len(text) > limit:
+        out.append(f"...[{len(text) - limit} more characters]")
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Record:
-    """One security event as read back from an export file."""
+    """One security event as read back from an export file, with valid seclog ids."""
 
     file: str
-    line: int
+    raw: RawRecord
     stream_id: str
     sequence: int
-    event_name: str
-    timestamp_ns: int
-    body: str
-    attributes: dict[str, Any]
+    multi: bool = False  # its line holds several records (OTLP batches)
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        return _where(self.file, self.raw, self.multi)
+
+    @property
+    def line(self) -> int:
+        return self.raw.line
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return self.raw.attributes
 
     @property
     def mac(self) -> str | None:
@@ -60,23 +111,57 @@ class Record:
         return value if isinstance(value, str) else None
 
     @property
-    def key_id(self) -> str:
-        return str(self.attributes.get("seclog.key_id", "k1"))
+    def key_id(self) -> object:
+        return self.attributes.get("seclog.key_id", "k1")
 
-    def payload(self) -> bytes:
-        return canonical_bytes(self.event_name, self.timestamp_ns, self.body, self.attributes)
+    @property
+    def mac_version(self) -> object:
+        return self.attributes.get("seclog.mac_v", 1)
+
+    @property
+    def is_closing_checkpoint(self) -> bool:
+        return (
+            self.raw.event_name == CHECKPOINT_EVENT
+            and self.attributes.get("security.reason") == CHECKPOINT_CLOSING
+        )
+
+    def signed(self) -> Signed:
+        raw = self.raw
+        return Signed(
+            raw.event_name,
+            raw.timestamp_ns,
+            raw.body,
+            raw.attributes,
+            raw.severity_number,
+            raw.severity_text,
+            raw.trace_id,
+            raw.span_id,
+        )
+
+    def same_content(self, other: Record) -> bool:
+        return canonical_bytes(self.signed()) == canonical_bytes(other.signed())
+
+
+def _where(path: str, raw: RawRecord, multi: bool) -> str:
+    where = f"{shown(path)}:{raw.line}"
+    return f"{where}#{raw.index}" if multi else where
 
 
 @dataclass
 class Finding:
-    """One problem (or, for ``severity="note"``, one remark) about a stream or a file."""
+    """One problem, warning or remark about a stream or a file.
 
-    kind: str  # missing | reordered | duplicate | modified | unverified | truncated | corrupt
+    ``severity``: ``error`` fails the check; ``warning`` fails it unless the
+    caller accepts open streams; ``note`` never fails it.
+    """
+
+    kind: str
     message: str
-    severity: str = "error"  # error | note
+    severity: str = "error"  # error | warning | note
     stream_id: str | None = None
     sequences: list[int] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
+    count: int = 1  # how many sequences / records the finding stands for
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,9 +169,43 @@ class Finding:
             "severity": self.severity,
             "stream_id": self.stream_id,
             "sequences": self.sequences,
+            "count": self.count,
             "locations": self.locations,
             "message": self.message,
         }
+
+
+class _Capped:
+    """Findings with at most MAX_LISTED per kind; the rest become one summary each."""
+
+    def __init__(self, stream_id: str | None = None) -> None:
+        self.items: list[Finding] = []
+        self._listed: dict[str, int] = {}
+        self._over: dict[str, tuple[int, str]] = {}
+        self._stream_id = stream_id
+
+    def add(self, finding: Finding) -> None:
+        listed = self._listed.get(finding.kind, 0)
+        if listed < MAX_LISTED:
+            self._listed[finding.kind] = listed + 1
+            self.items.append(finding)
+        else:
+            count, _ = self._over.get(finding.kind, (0, finding.severity))
+            self._over[finding.kind] = (count + 1, finding.severity)
+
+    def done(self) -> list[Finding]:
+        for kind, (count, severity) in self._over.items():
+            self.items.append(
+                Finding(
+                    kind,
+                    f"... and {count} more {kind} finding{'s' if count != 1 else ''} not listed",
+                    severity=severity,
+                    stream_id=self._stream_id,
+                    count=count,
+                )
+            )
+        self._over.clear()
+        return self.items
 
 
 @dataclass
@@ -96,170 +215,139 @@ class StreamReport:
     first_sequence: int = 0
     last_sequence: int = 0
     signed: bool = False
+    verified: int = 0  # records whose MAC matched
+    closed: bool = False  # ends with its closing checkpoint
     findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class Verification:
+    """Everything ``seclog verify`` found in its input."""
+
+    streams: list[StreamReport]
+    findings: list[Finding]  # about files and records outside any stream
+    records: int  # log records read, in or out of streams
+
+    def all_findings(self) -> Iterable[Finding]:
+        for report in self.streams:
+            yield from report.findings
+        yield from self.findings
+
+    def failed(self, allow_open: bool = False) -> bool:
+        failing = {"error"} if allow_open else {"error", "warning"}
+        return any(f.severity in failing for f in self.all_findings())
 
 
 # --- reading ---------------------------------------------------------------------------
 
 
-def _any_value(value: Any) -> Any:
-    if not isinstance(value, dict) or not value:
-        return None
-    kind, raw = next(iter(value.items()))
-    if kind == "stringValue":
-        return str(raw)
-    if kind == "boolValue":
-        return bool(raw)
-    if kind == "intValue":
-        return int(raw)
-    if kind == "doubleValue":
-        return float(raw)  # "NaN", "Infinity" included
-    if kind == "bytesValue":
-        return base64.b64decode(raw)
-    if kind == "arrayValue":
-        return [_any_value(item) for item in (raw or {}).get("values", [])]
-    if kind == "kvlistValue":
-        return {kv["key"]: _any_value(kv.get("value")) for kv in (raw or {}).get("values", [])}
-    return raw
-
-
-def _otlp_records(document: dict[str, Any]) -> Iterator[tuple[str, int, Any, dict[str, Any]]]:
-    for resource_logs in document.get("resourceLogs", []):
-        for scope_logs in resource_logs.get("scopeLogs", []):
-            for item in scope_logs.get("logRecords", []):
-                attributes = {
-                    kv["key"]: _any_value(kv.get("value")) for kv in item.get("attributes", [])
-                }
-                yield (
-                    str(item.get("eventName", "")),
-                    int(item.get("timeUnixNano", 0)),
-                    _any_value(item.get("body")),
-                    attributes,
-                )
-
-
-def _sink_records(document: dict[str, Any]) -> Iterator[tuple[str, int, Any, dict[str, Any]]]:
-    yield (
-        str(document.get("event_name") or ""),
-        int(document.get("timestamp") or 0),
-        document.get("body"),
-        dict(document.get("attributes") or {}),
+def _has_marker(raw: RawRecord) -> bool:
+    # seclog's own names: a record carrying them but no valid ids is a forgery or damage.
+    return raw.event_name.startswith("security.") or any(
+        key.startswith(("security.", "seclog.")) for key in raw.attributes
     )
 
 
-def _is_other_signal(document: dict[str, Any]) -> bool:
-    return any(key in document for key in ("resourceSpans", "resourceMetrics", "resourceProfiles"))
+def _ids(raw: RawRecord) -> tuple[str | None, int | None, str | None]:
+    """(stream id, sequence, why they are unusable) for one record."""
+    stream_id = raw.attributes.get("seclog.stream_id")
+    sequence = raw.attributes.get("seclog.sequence")
+    if stream_id is None and sequence is None:
+        return None, None, "has no seclog.stream_id and no seclog.sequence"
+    if not isinstance(stream_id, str):
+        return None, None, f"has a seclog.stream_id that is not a string ({shown(stream_id)})"
+    if not STREAM_ID_PATTERN.fullmatch(stream_id):
+        return stream_id, None, f"has a stream id seclog never writes ({shown(stream_id)})"
+    if isinstance(sequence, bool) or not isinstance(sequence, int):
+        kind = "missing" if sequence is None else f"a {type(sequence).__name__}"
+        return stream_id, None, f"has a seclog.sequence that is {kind} ({shown(sequence)})"
+    if not 1 <= sequence <= _MAX_SEQUENCE:
+        return stream_id, None, f"has seclog.sequence {sequence} (seclog numbers from 1)"
+    return stream_id, sequence, None
 
 
-def read_records(path: str, findings: list[Finding]) -> tuple[list[Record], int]:
-    """Records carrying a seclog stream id, and the count of lines that held none."""
+def read_records(
+    path: str, findings: list[Finding], *, allow_foreign: bool = False
+) -> tuple[list[Record], int]:
+    """The records of ``path`` with valid seclog ids, and how many log records it held.
+
+    Every other log record becomes a finding: an error when it bears seclog's or
+    security names or ``allow_foreign`` is false, else a note.
+    """
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise UnusableInputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise UnusableInputError(f"{shown(path)}: cannot read: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
     complete_end = data.endswith(b"\n") or not data
     if complete_end:
         lines = lines[:-1]
+    capped = _Capped()
     records: list[Record] = []
-    recognised = skipped = 0
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+    recognised = total = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
             continue
-        last = number == len(lines)
+        location = f"{shown(path)}:{number}"
         try:
-            document = json.loads(raw)
-            if not isinstance(document, dict):
-                raise ValueError("not a JSON object")
-        except ValueError:
-            if last and not complete_end:
-                findings.append(
+            kind, raws, problems = parse_line(line, number)
+        except (ValueError, RecursionError):
+            if number == len(lines) and not complete_end:
+                capped.add(
                     Finding(
                         "truncated",
-                        f"{path}: line {number} is incomplete (no newline, not valid JSON): "
+                        f"{location}: the last line is incomplete (no newline, not valid JSON): "
                         "the file was cut short",
-                        locations=[f"{path}:{number}"],
+                        locations=[location],
                     )
                 )
-            elif recognised == 0 and skipped == 0:
+            elif recognised == 0:
                 raise UnusableInputError(
-                    f"{path}: line {number} is not JSON: not an OTLP JSON file (Collector file "
-                    "exporter) or a seclog JSON-lines file"
+                    f"{location}: not JSON: not an OTLP JSON file (Collector file exporter) "
+                    "or a seclog JSON-lines file"
                 ) from None
             else:
-                findings.append(
-                    Finding(
-                        "corrupt",
-                        f"{path}: line {number} is not valid JSON",
-                        locations=[f"{path}:{number}"],
-                    )
-                )
+                capped.add(Finding("corrupt", f"{location}: not valid JSON", locations=[location]))
             continue
-        if "resourceLogs" in document:
-            source = _otlp_records(document)
-        elif "event_name" in document and "attributes" in document:
-            source = _sink_records(document)
-        elif _is_other_signal(document):
-            skipped += 1
-            continue
-        else:
-            if recognised == 0:
-                raise UnusableInputError(
-                    f"{path}: line {number} is JSON but neither OTLP JSON (resourceLogs) nor a "
-                    "seclog JSON-lines record (event_name, attributes)"
-                )
-            findings.append(
-                Finding("corrupt", f"{path}: line {number} is not a log record", locations=[])
+        if kind == "unknown" and recognised == 0:
+            raise UnusableInputError(
+                f"{location}: JSON but neither OTLP JSON (resourceLogs) nor a seclog "
+                "JSON-lines record (event_name, attributes)"
             )
-            continue
         recognised += 1
-        try:
-            for event_name, timestamp_ns, body, attributes in source:
-                stream_id = attributes.get("seclog.stream_id")
-                sequence = attributes.get("seclog.sequence")
-                if not isinstance(stream_id, str) or not isinstance(sequence, int):
-                    skipped += 1
-                    continue
-                text = body if isinstance(body, str) else ("" if body is None else str(body))
-                records.append(
-                    Record(
-                        path,
-                        number,
-                        stream_id,
-                        sequence,
-                        event_name,
-                        timestamp_ns,
-                        text,
-                        attributes,
+        if kind == "unknown":
+            capped.add(Finding("corrupt", f"{location}: not a log record", locations=[location]))
+            continue
+        for problem in problems:
+            capped.add(Finding("ambiguous", f"{location}: {shown(problem)}", locations=[location]))
+        multi = len(raws) > 1
+        for raw in raws:
+            total += 1
+            where = _where(path, raw, multi)
+            stream_id, sequence, why = _ids(raw)
+            if why is not None:
+                foreign = stream_id is None and not _has_marker(raw)
+                note = foreign and allow_foreign
+                capped.add(
+                    Finding(
+                        "foreign" if foreign else "unaccounted",
+                        f"{where}: a log record that "
+                        + why
+                        + (": not one of seclog's records" if foreign else ""),
+                        severity="note" if note else "error",
+                        stream_id=stream_id,
+                        locations=[where],
                     )
                 )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            findings.append(
-                Finding(
-                    "corrupt",
-                    f"{path}: line {number} has a malformed record ({exc})",
-                    locations=[f"{path}:{number}"],
-                )
-            )
-    return records, skipped
+                continue
+            assert stream_id is not None and sequence is not None
+            records.append(Record(path, raw, stream_id, sequence, multi))
+    findings.extend(capped.done())
+    return records, total
 
 
 # --- checking --------------------------------------------------------------------------
-
-
-def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for number in sorted(numbers):
-        if spans and number == spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], number)
-        else:
-            spans.append((number, number))
-    return spans
-
-
-def _span_text(low: int, high: int) -> str:
-    return f"sequence {low}" if low == high else f"sequences {low}-{high}"
 
 
 def verify_records(records: Sequence[Record], keys: KeyRing | None) -> list[StreamReport]:
@@ -270,16 +358,43 @@ def verify_records(records: Sequence[Record], keys: KeyRing | None) -> list[Stre
     return [_check_stream(stream_id, items, keys) for stream_id, items in streams.items()]
 
 
+def verify_files(
+    paths: Sequence[str], keys: KeyRing | None, *, allow_foreign: bool = False
+) -> Verification:
+    """Read and check ``paths`` together (a stream may span rotated files, given in order)."""
+    findings: list[Finding] = []
+    records: list[Record] = []
+    total = 0
+    for path in paths:
+        found, count = read_records(path, findings, allow_foreign=allow_foreign)
+        records.extend(found)
+        total += count
+    if total == 0:
+        findings.append(
+            Finding("empty", "the input holds no log records: nothing could be verified")
+        )
+    elif not records:
+        findings.append(
+            Finding("empty", "the input holds no seclog security events (seclog.stream_id)")
+        )
+    return Verification(verify_records(records, keys), findings, total)
+
+
+def _span_text(low: int, high: int) -> str:
+    return f"sequence {low}" if low == high else f"sequences {low}-{high}"
+
+
 def _check_stream(stream_id: str, items: list[Record], keys: KeyRing | None) -> StreamReport:
     report = StreamReport(stream_id, records=len(items))
+    capped = _Capped(stream_id)
     first: dict[int, Record] = {}
     highest: Record | None = None
     for record in items:
         seq = record.sequence
-        if seq in first:
-            original = first[seq]
-            same = original.payload() == record.payload() and original.mac == record.mac
-            report.findings.append(
+        original = first.get(seq)
+        if original is not None:
+            same = original.same_content(record) and original.mac == record.mac
+            capped.add(
                 Finding(
                     "duplicate",
                     f"sequence {seq} at {record.where} repeats {original.where}"
@@ -293,7 +408,7 @@ def _check_stream(stream_id: str, items: list[Record], keys: KeyRing | None) -> 
             continue
         first[seq] = record
         if highest is not None and seq < highest.sequence:
-            report.findings.append(
+            capped.add(
                 Finding(
                     "reordered",
                     f"sequence {seq} at {record.where} arrives after sequence "
@@ -305,88 +420,202 @@ def _check_stream(stream_id: str, items: list[Record], keys: KeyRing | None) -> 
             )
         if highest is None or seq > highest.sequence:
             highest = record
-    report.first_sequence = min(first)
-    report.last_sequence = max(first)
-    missing = [n for n in range(1, report.last_sequence + 1) if n not in first]
-    for low, high in _ranges(missing):
-        before, after = first.get(low - 1), first.get(high + 1)
-        where = []
-        if before is not None:
-            where.append(f"after {before.where}")
-        if after is not None:
-            where.append(f"before {after.where}")
-        report.findings.append(
+    ordered = sorted(first)
+    report.first_sequence, report.last_sequence = ordered[0], ordered[-1]
+    _missing(stream_id, ordered, first, capped)
+    for record in items:
+        _check_record(stream_id, record, capped)
+    report.signed = any(r.mac for r in items)
+    if keys:
+        report.verified = _check_macs(stream_id, items, first, keys, capped)
+    last = first[ordered[-1]]
+    report.closed = last.is_closing_checkpoint
+    if report.signed and not report.closed:
+        current = any(r.mac_version == 2 for r in items)
+        capped.add(
             Finding(
-                "missing",
-                f"{_span_text(low, high)} missing" + (f" ({', '.join(where)})" if where else ""),
+                "open",
+                f"the stream ends at sequence {last.sequence} ({last.where}) without its closing "
+                "checkpoint: the newest records may have been deleted, or the process is "
+                "still running or died without shutting down"
+                if current
+                else f"the stream ends at sequence {last.sequence} ({last.where}); it was written "
+                "by a seclog without checkpoints, so a deleted tail cannot be detected",
+                severity="warning" if current else "note",
                 stream_id=stream_id,
-                sequences=list(range(low, high + 1)),
-                locations=[r.where for r in (before, after) if r is not None],
+                sequences=[last.sequence],
+                locations=[last.where],
             )
         )
-    report.signed = any(r.mac for r in first.values())
-    if keys:
-        report.findings.extend(_check_macs(stream_id, first, keys))
+    report.findings = capped.done()
     report.findings.sort(key=lambda f: (f.sequences[:1] or [0], f.kind))
     return report
 
 
-def _check_macs(stream_id: str, first: dict[int, Record], keys: KeyRing) -> list[Finding]:
-    findings: list[Finding] = []
-    if not any(r.mac for r in first.values()):
-        return [
+def _missing(stream_id: str, ordered: list[int], first: dict[int, Record], capped: _Capped) -> None:
+    # Gaps between consecutive present sequences, as ranges: never a list per number.
+    previous = 0
+    for seq in ordered:
+        if seq > previous + 1:
+            low, high = previous + 1, seq - 1
+            before, after = first.get(previous), first[seq]
+            where = ([f"after {before.where}"] if before is not None else []) + [
+                f"before {after.where}"
+            ]
+            capped.add(
+                Finding(
+                    "missing",
+                    f"{_span_text(low, high)} missing ({', '.join(where)})",
+                    stream_id=stream_id,
+                    sequences=[low] if low == high else [low, high],
+                    locations=[r.where for r in (before, after) if r is not None],
+                    count=high - low + 1,
+                )
+            )
+        previous = seq
+
+
+def _check_record(stream_id: str, record: Record, capped: _Capped) -> None:
+    raw, seq = record.raw, record.sequence
+    for problem in raw.problems:
+        capped.add(
+            Finding(
+                "ambiguous",
+                f"sequence {seq} at {record.where}: {shown(problem)}: readers may disagree on "
+                "what it says, so it does not count as verified",
+                stream_id=stream_id,
+                sequences=[seq],
+                locations=[record.where],
+            )
+        )
+    if raw.dropped_attributes:
+        capped.add(
+            Finding(
+                "modified",
+                f"sequence {seq} at {record.where}: {raw.dropped_attributes} attributes were "
+                "dropped after signing (SDK attribute limits)",
+                stream_id=stream_id,
+                sequences=[seq],
+                locations=[record.where],
+            )
+        )
+    if raw.observed_ns and raw.observed_ns != raw.timestamp_ns:
+        capped.add(
+            Finding(
+                "modified",
+                f"sequence {seq} at {record.where}: the observed timestamp differs from the "
+                "signed timestamp",
+                stream_id=stream_id,
+                sequences=[seq],
+                locations=[record.where],
+            )
+        )
+
+
+def _mac_matches(record: Record, keys: list[bytes], previous: bytes | None) -> bool:
+    mac = (record.mac or "").encode("utf-8", "surrogatepass")  # the file's text, any text
+    version = record.mac_version
+    payload = canonical_bytes(record.signed(), 2 if version == 2 else 1)
+    chain = b"" if version == 2 else (previous or b"")
+    return any(
+        hmac.compare_digest(compute_mac(k, chain, payload).hex().encode(), mac) for k in keys
+    )
+
+
+def _check_macs(
+    stream_id: str,
+    items: list[Record],
+    first: dict[int, Record],
+    keys: KeyRing,
+    capped: _Capped,
+) -> int:
+    """MAC-check every record present (duplicates too); returns how many verified."""
+
+    def report(kind: str, record: Record, text: str, severity: str = "error") -> None:
+        capped.add(
+            Finding(
+                kind,
+                f"sequence {record.sequence} at {record.where}: {text}",
+                severity=severity,
+                stream_id=stream_id,
+                sequences=[record.sequence],
+                locations=[record.where],
+            )
+        )
+
+    if not any(r.mac for r in items):
+        capped.add(
             Finding(
                 "unsigned",
                 "no record carries seclog.mac: the stream was not signed (or every MAC stripped)",
                 stream_id=stream_id,
+                sequences=[items[0].sequence],
+                locations=[items[0].where],
             )
-        ]
-    for seq in sorted(first):
-        record = first[seq]
+        )
+        return 0
+    verified = 0
+    old_form = False
+    for record in items:
+        version, key_id = record.mac_version, record.key_id
         if record.mac is None:
-            findings.append(
-                Finding(
-                    "modified",
-                    f"sequence {seq} at {record.where} has no MAC in a signed stream",
-                    stream_id=stream_id,
-                    sequences=[seq],
-                    locations=[record.where],
-                )
-            )
+            report("unsigned", record, "no MAC in a signed stream (inserted or stripped)")
             continue
-        key = keys.get(record.key_id)
-        if key is None:
-            findings.append(
-                Finding(
-                    "unverified",
-                    f"sequence {seq} at {record.where} is signed with key id "
-                    f"{record.key_id!r}, which the key ring does not hold",
-                    stream_id=stream_id,
-                    sequences=[seq],
-                    locations=[record.where],
-                )
-            )
+        if isinstance(version, bool) or version not in (1, 2):
+            report("modified", record, f"unknown MAC version {shown(version)}")
             continue
-        if seq == 1:
-            previous_mac = ""
-        elif (seq - 1) in first:
-            previous_mac = first[seq - 1].mac or ""
+        if not isinstance(key_id, str):
+            report("modified", record, f"key id {shown(key_id)} is not a string")
+            continue
+        candidates = keys.candidates(key_id)
+        previous: bytes | None = None
+        if version == 1:
+            old_form = True
+            if record.sequence > 1:
+                before = first.get(record.sequence - 1)
+                if before is None:
+                    report(
+                        "unverified",
+                        record,
+                        "signed in the chained form of seclog 0.1 and the record before it is "
+                        "missing, so its MAC cannot be checked",
+                    )
+                    continue
+                try:
+                    previous = bytes.fromhex(before.mac or "")
+                except ValueError:
+                    previous = b"\x00"
+        if not candidates:
+            report(
+                "unverified",
+                record,
+                f"signed with key id {shown(key_id)}, which the key ring does not hold",
+            )
+        elif _mac_matches(record, candidates, previous):
+            if not record.raw.problems:
+                verified += 1
+        elif keys.named(key_id) or not keys.ids():
+            report(
+                "modified",
+                record,
+                f"MAC mismatch (key id {shown(key_id)}): the record was changed or forged, "
+                "or the key is wrong",
+            )
         else:
-            continue  # its chain link is gone: already reported as missing
-        try:
-            previous = bytes.fromhex(previous_mac)
-        except ValueError:
-            previous = b"\x00"
-        expected = compute_mac(key, previous, record.payload()).hex()
-        if expected != record.mac:
-            findings.append(
-                Finding(
-                    "modified",
-                    f"sequence {seq} at {record.where}: MAC mismatch (key {record.key_id}): "
-                    "the record, or the MAC of the record before it, was changed",
-                    stream_id=stream_id,
-                    sequences=[seq],
-                    locations=[record.where],
-                )
+            report(
+                "unverified",
+                record,
+                f"signed with key id {shown(key_id)}, which the key ring does not hold (and "
+                "no key given without an id matches): a forgery, or a key is missing",
             )
-    return findings
+    if old_form:
+        capped.add(
+            Finding(
+                "old-format",
+                "records signed in seclog 0.1's form (no seclog.mac_v): their severity, trace "
+                "and span id are not covered by the MAC",
+                severity="note",
+                stream_id=stream_id,
+            )
+        )
+    return verified

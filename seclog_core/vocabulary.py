@@ -231,6 +231,14 @@ _TABLE: tuple[tuple[str, Severity, OwaspLevel, Outcome, str, str], ...] = (
     ("sys_monitor_disabled", _W, "WARN", "failure", "host", "A monitoring agent was disabled."),
     ("sys_monitor_enabled", _I, "WARN", "success", "host", "A monitoring agent was enabled."),
     (
+        "sys_checkpoint",
+        _I,
+        "INFO",
+        "success",
+        "host",
+        "seclog's signed checkpoint: the stream's records so far are 1 to this one's sequence.",
+    ),
+    (
         "sys_error",
         _E,
         "WARN",
@@ -271,6 +279,7 @@ _RARE = frozenset(
         "authn_login_lock",
         "authn_token_reuse",
         "authn_login_fail_max",
+        "sys_checkpoint",  # flood control must never hold back a checkpoint
     }
 )
 

@@ -12,7 +12,7 @@ KEY = "0123456789abcdef0123456789abcdef"
 EMIT = f"""
 import seclog_core as seclog
 KEY = {KEY!r}
-seclog.configure(local_sink="stderr", integrity_key=KEY)
+seclog.configure(local_sink="stderr", integrity_key=KEY, detectors=False)
 for name in ("alice", "bob", "carol"):
     seclog.login_failed(username=name, reason="bad_credentials")
 seclog.shutdown()
@@ -24,7 +24,8 @@ def _stream(tmp_path: Path) -> Path:
         [sys.executable, "-c", EMIT], capture_output=True, text=True, timeout=60, check=True
     )
     lines = [line for line in produced.stderr.splitlines() if line.startswith("{")]
-    assert len(lines) == 3
+    assert len(lines) == 4  # three events and the closing checkpoint written at shutdown
+    assert "security.sys_checkpoint" in lines[-1]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -36,9 +37,10 @@ def test_verify_accepts_an_intact_stream_and_flags_a_deleted_record(tmp_path: Pa
     intact = seclog("verify", str(path), "--key", KEY)
     assert intact.returncode == 0, intact.stdout + intact.stderr
     lines = path.read_text().splitlines()
-    path.write_text("\n".join([lines[0], lines[2]]) + "\n")
+    path.write_text("\n".join([lines[0], *lines[2:]]) + "\n")
     tampered = seclog("verify", str(path), "--key", KEY)
     assert tampered.returncode == 1, tampered.stdout
+    assert "sequence 2 missing" in tampered.stdout
 
 
 def test_verify_usage_error_exits_2() -> None:

@@ -109,8 +109,11 @@ class RestartableReceiver:
         return predicate(self)
 
     def sequences(self, stream_id: str) -> list[int]:
+        """The sequences of the app's events in ``stream_id`` (seclog's checkpoints left out)."""
         return [
             int(a["seclog.sequence"])
             for a in self.events()
-            if a.get("seclog.stream_id") == stream_id and "seclog.sequence" in a
+            if a.get("seclog.stream_id") == stream_id
+            and "seclog.sequence" in a
+            and a.get("security.event") != "sys_checkpoint"
         ]

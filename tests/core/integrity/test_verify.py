@@ -9,20 +9,27 @@ from pathlib import Path
 import pytest
 
 import seclog_core as seclog
+from seclog_cli.verify import main
 from seclog_core import pipeline
 from seclog_core.export import JsonLinesExporter
-from seclog_cli.verify import main
 from tests.support.telemetry import in_memory_telemetry
 
 KEY = "verify-test-key-0123456789abcdef"
 
 
+def _close(current: pipeline.Pipeline) -> None:
+    """What seclog does at flush and shutdown: write the closing checkpoint."""
+    for flush in list(current.flushers):
+        flush()
+
+
 @pytest.fixture
 def jsonl_stream() -> list[str]:
-    """Ten signed events as seclog's JSON-lines sink writes them, one per line."""
-    with in_memory_telemetry(integrity_key=KEY) as telemetry:
+    """Ten signed events and the closing checkpoint as seclog's JSON-lines sink writes them."""
+    with in_memory_telemetry(integrity_key=KEY, detectors=False) as telemetry:
         for n in range(10):
             seclog.login_failed(username=f"user{n}", reason="bad_credentials")
+        _close(pipeline.get_pipeline())
         sink = io.StringIO()
         JsonLinesExporter(sink).export(telemetry.logs.get_finished_logs())
     return sink.getvalue().splitlines(keepends=True)
@@ -43,8 +50,8 @@ def test_a_clean_stream_verifies(
     """An untouched signed stream exits 0 and says so."""
     code, out = _run(tmp_path, jsonl_stream, capsys=capsys)
     assert code == 0, out
-    assert "OK: 10 records in 1 streams, 0 problems" in out
-    assert "sequences 1-10, signed" in out
+    assert "OK: 11 records in 1 streams, 0 problems, 0 warnings" in out
+    assert "sequences 1-11, signed, 11 verified, closed" in out
 
 
 def test_a_deleted_record_is_reported_as_a_missing_sequence(
@@ -102,7 +109,7 @@ def test_a_truncated_file_is_reported(
     jsonl_stream[-1] = jsonl_stream[-1][:40]
     code, out = _run(tmp_path, jsonl_stream, capsys=capsys)
     assert code == 1
-    assert "TRUNCATED" in out and "line 10 is incomplete" in out
+    assert "TRUNCATED" in out and ":11: the last line is incomplete" in out
 
 
 def test_a_wrong_key_reports_every_record_modified(
@@ -112,7 +119,7 @@ def test_a_wrong_key_reports_every_record_modified(
     path = tmp_path / "events.jsonl"
     path.write_text("".join(jsonl_stream))
     assert main([str(path), "--key", "k1=" + "x" * 32]) == 1
-    assert capsys.readouterr().out.count("MODIFIED") == 10
+    assert capsys.readouterr().out.count("MODIFIED") == 11
 
 
 def test_identical_redelivery_is_a_note_not_a_failure(
@@ -145,10 +152,11 @@ def test_key_rotation_verifies_with_a_key_ring(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A stream signed first with k1 then k2 verifies with a ring of both, not with k1 alone."""
-    with in_memory_telemetry(integrity_key=KEY) as telemetry:
+    with in_memory_telemetry(integrity_key=KEY, detectors=False) as telemetry:
         seclog.login_failed(username="a")
         pipeline.get_pipeline().sequencer.rotate_key(b"second-key-abcdefghijklmnop", "k2")
         seclog.login_failed(username="b")
+        _close(pipeline.get_pipeline())
         sink = io.StringIO()
         JsonLinesExporter(sink).export(telemetry.logs.get_finished_logs())
     path = tmp_path / "rotated.jsonl"
@@ -157,4 +165,4 @@ def test_key_rotation_verifies_with_a_key_ring(
     ring.write_text(f"# old and new\nk1={KEY}\nk2=second-key-abcdefghijklmnop\n")
     assert main([str(path), "--key-ring", str(ring)]) == 0, capsys.readouterr().out
     assert main([str(path), "--key", f"k1={KEY}"]) == 1
-    assert "'k2', which the key ring does not hold" in capsys.readouterr().out
+    assert "key id k2, which the key ring does not hold" in capsys.readouterr().out
