@@ -9,8 +9,10 @@ Add the app and the middleware; settings go in a ``SECLOG`` dict::
 Logins, logouts and failed logins (sync and async), password and privilege
 changes, account lifecycle, admin actions, CSRF failures, Django's suspicious
 operations, 401/403/429/5xx responses and unhandled exceptions become
-OpenTelemetry security events; django-axes lockouts and Django REST framework
-authentication failures too, when those are installed.
+OpenTelemetry security events; django-axes lockouts, Django REST framework
+authentication failures and django-allauth's account, MFA and social flows
+too, when those are installed. A bad ``SECLOG`` stops the app at start-up
+(``ImproperlyConfigured``).
 """
 
 from __future__ import annotations

@@ -174,9 +174,9 @@ def test_admin_add_change_delete_add_no_query(admin_client: Client) -> None:
         assert response.status_code == 302
 
     regrouped = _same_queries_with_and_without_seclog(regroup)
-    change = regrouped.one("authz_change")
-    assert change.attributes["security.reason"] == "group_permissions_changed"
-    assert change.attributes["security.object"] == "auditors"
+    regroup_event = regrouped.one("authz_change")
+    assert regroup_event.attributes["security.reason"] == "group_permissions_changed"
+    assert regroup_event.attributes["security.object"] == "auditors"
 
 
 def test_group_membership_in_code_adds_no_query(root: User) -> None:
@@ -299,7 +299,7 @@ def test_log_entry_with_a_dict_message_or_a_missing_user_never_raises(root: User
             object_id="1",
             object_repr="g",
             action_flag=CHANGE,
-            change_message={"changed": {"fields": ["name"]}},  # type: ignore[misc]
+            change_message={"changed": {"fields": ["name"]}},
         )
         LogEntry.objects.create(
             user_id=987654,  # not a user: the FK is checked at commit, which never comes here

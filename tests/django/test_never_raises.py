@@ -50,7 +50,7 @@ class FragileUser:
 def test_login_of_a_user_whose_name_raises(events: CapturedEvents) -> None:
     """A user whose get_username() raises still yields authn_login_success, with the id."""
     bob = User.objects.create_user("bob", password=PASSWORD)
-    bob.get_username = _raise  # type: ignore[method-assign]
+    bob.get_username = _raise
     _send(user_logged_in, user=bob)
     success = events.one("authn_login_success")
     assert "user.name" not in success.attributes
@@ -68,7 +68,7 @@ def test_logout_of_a_user_whose_id_raises(events: CapturedEvents) -> None:
 def test_password_change_of_a_user_whose_name_raises(events: CapturedEvents) -> None:
     """set_password() + save() on such a user is still authn_password_change for its id."""
     bob = User.objects.create_user("bob", password=PASSWORD)
-    bob.get_username = _raise  # type: ignore[method-assign]
+    bob.get_username = _raise
     bob.set_password("another-long-password-77")
     bob.save()
     change = events.one("authn_password_change")
