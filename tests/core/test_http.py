@@ -101,3 +101,45 @@ def test_a_forged_header_does_not_hide_a_later_403(telemetry: Telemetry) -> None
         )
         finish_request(ctx, 403)
     assert events.types == ["malicious_extraneous", "authz_fail"]
+
+
+def test_a_server_resolved_client_is_neither_reported_nor_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """uvicorn behind nginx put the client in the peer and kept X-Forwarded-For: all quiet."""
+    with (
+        in_memory_telemetry(),
+        capture_security_events() as events,
+        caplog.at_level(logging.WARNING, logger="seclog"),
+    ):
+        ctx = start_request(
+            method="GET", path="/", peer="198.51.100.7", x_forwarded_for="198.51.100.7"
+        )
+    assert ctx.client_address == "198.51.100.7"
+    assert events == []
+    assert not [r for r in caplog.records if "trusted proxy" in r.getMessage()]
+
+
+def test_the_configured_other_header_is_passed_as_forwarding() -> None:
+    """With forwarded_header=X-Real-IP, adapters pass its value as ``forwarding``."""
+    with (
+        in_memory_telemetry(trusted_proxies="10.0.0.0/8", forwarded_header="X-Real-IP"),
+        capture_security_events() as events,
+    ):
+        ctx = start_request(
+            method="GET",
+            path="/",
+            peer="10.0.0.2",
+            x_forwarded_for="6.6.6.6",
+            forwarding="198.51.100.7",
+        )
+    assert ctx.client_address == "198.51.100.7"
+    assert events == []
+
+
+def test_a_unix_socket_proxy_named_in_settings_speaks_for_the_client() -> None:
+    """nginx over a unix socket (no peer address) with trusted_proxies=unix gives the client."""
+    with in_memory_telemetry(trusted_proxies="unix"), capture_security_events() as events:
+        ctx = start_request(method="GET", path="/", peer="", x_forwarded_for="198.51.100.7")
+    assert ctx.client_address == "198.51.100.7"
+    assert events == []
