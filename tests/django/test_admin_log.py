@@ -333,3 +333,65 @@ def test_unknown_content_type_is_not_fetched_and_not_named(root: User) -> None:
     entry = events.one("authz_admin")
     assert "security.object" not in entry.attributes
     assert "9944b09199c62bcf" not in str(entry.attributes)
+
+
+def _credential_objects(owner: User) -> dict[str, Any]:
+    """One saved row of each installed credential model, with a recognisable secret in str()."""
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    app = SocialApp.objects.create(
+        provider="github", name="GH-app-SECRETNAME", client_id="cid", secret="SECRET-app"
+    )
+    account = SocialAccount.objects.create(user=owner, provider="github", uid="77")
+    store = SessionStore()
+    store["k"] = "v"
+    store.create()
+    return {
+        "authtoken.token": Token.objects.create(user=owner),
+        "socialaccount.socialtoken": SocialToken.objects.create(
+            app=app, account=account, token="gho_SECRETsocialtoken0123456789"
+        ),
+        "socialaccount.socialapp": app,
+        "mfa.authenticator": Authenticator.objects.create(
+            user=owner, type="totp", data={"secret": "SECRETTOTPSEED"}
+        ),
+        "sessions.session": Session.objects.get(session_key=store.session_key),
+    }
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "authtoken.token",
+        "socialaccount.socialtoken",
+        "socialaccount.socialapp",
+        "mfa.authenticator",
+        "sessions.session",
+    ],
+)
+def test_credential_models_never_send_their_str_or_key(
+    label: str, root: User, wire: Telemetry
+) -> None:
+    """Each installed credential model, logged the way the admin logs it, is named by kind:
+    neither its str() nor a primary key that is the secret reaches the wire."""
+    obj = _credential_objects(root)[label]
+    ctype = ContentType.objects.get_for_model(obj, for_concrete_model=False)
+    with capture_security_events() as events:
+        LogEntry.objects.create(
+            user_id=root.pk,
+            content_type_id=ctype.pk,
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:200],
+            action_flag=ADDITION,
+            change_message='[{"added": {}}]',
+        )
+    entry = events.one("authz_admin")
+    assert entry.attributes["security.resource"] == label
+    assert str(entry.attributes["security.object"]).startswith(label)
+    sent = wire_text(wire)
+    assert str(obj) not in sent
+    if not isinstance(obj.pk, int):
+        assert str(obj.pk) not in sent
