@@ -81,13 +81,11 @@ def url_credentials(match: re.Match[str]) -> str | None:
     return match.group("keep") + REDACTED + rest[chosen:]
 
 
+_DOUBLED = {str(d): (2 * d - 9 if d > 4 else 2 * d) for d in range(10)}
+
+
 def luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if index % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
+    total = sum(map(int, digits[-1::-2])) + sum(_DOUBLED[c] for c in digits[-2::-2])
     return total % 10 == 0
 
 
@@ -163,6 +161,15 @@ def _mod97(compact: str) -> int:
         return 0
 
 
+def us_ssn(match: re.Match[str]) -> str | None:
+    """A US SSN in an issued range: area not 000, 666 or 9xx; group not 00; serial not 0000."""
+    text = match.group()
+    area, group, serial = text[:3], text[4:6], text[7:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return None
+    return REDACTED
+
+
 def br_cpf(match: re.Match[str]) -> str | None:
     """A Brazilian CPF whose two check digits are right."""
     digits = [int(c) for c in match.group() if c.isdigit()]
@@ -189,7 +196,7 @@ def query_secret(is_sensitive: IsSensitive) -> Replace:
     return replace
 
 
-def key_value(is_sensitive: IsSensitive, regex: re.Pattern[str]) -> Replace:
+def key_value(is_sensitive: IsSensitive) -> Replace:
     """Under a sensitive key: "password=x", "api_key: x", '"secret": "x"', escaped JSON."""
 
     def replace(match: re.Match[str]) -> str | None:
@@ -199,12 +206,8 @@ def key_value(is_sensitive: IsSensitive, regex: re.Pattern[str]) -> Replace:
             return None
         start = match.start("val") - match.start()
         if not is_sensitive(match.group("key")):
-            # "query=password=S": the value holds a pair of its own; scan it too, or the
-            # outer match would swallow the inner secret unchecked.
-            if "=" not in value and ":" not in value:
-                return None
-            inner = regex.sub(lambda m: replace(m) or m.group(), value)
-            return None if inner == value else match.group()[:start] + inner
+            # "query=password=S": the redactor searches the value again for pairs of its own.
+            return None
         body = value.lstrip("\\")
         quote = value[: len(value) - len(body) + 1] if body[:1] in ("'", '"') else ""
         if len(value) <= 2 * len(quote):  # an empty quoted value hides nothing
@@ -244,6 +247,33 @@ def always_value(match: re.Match[str]) -> str | None:
     )
 
 
+def to_last_bracket(match: re.Match[str]) -> str | None:
+    """The "val" group goes up to its last closing bracket (all of it when there is none)."""
+    value = match.group("val")
+    end = max(value.rfind(")"), value.rfind("]"), value.rfind("}"))
+    secret = value[:end] if end >= 0 else value
+    if not secret.strip("'\" ") or secret.lstrip("'\" ").startswith(REDACTED):
+        return None
+    keep = match.group()[: match.start("val") - match.start()]
+    return keep + REDACTED + value[len(secret) :]
+
+
+def all_values(match: re.Match[str]) -> str | None:
+    """Every named group but "q" goes: a value echoed twice in one message."""
+    spans = sorted(
+        match.span(name)
+        for name, value in match.groupdict().items()
+        if name != "q" and value and not value.startswith(REDACTED)
+    )
+    if not spans:
+        return None
+    text, base, pieces, position = match.group(), match.start(), [], 0
+    for start, end in spans:
+        pieces += [text[position : start - base], REDACTED]
+        position = end - base
+    return "".join(pieces) + text[position:]
+
+
 _PROSE_PUNCTUATION = ".,;:!?()\"'"
 # Words that follow "password is ..." in messages about a password, not in leaks of one.
 _PROSE_TEXT = """a an the my your his her their our its this that no not now still also
@@ -264,10 +294,12 @@ def password_phrase(match: re.Match[str]) -> str | None:
     core = word.strip(_PROSE_PUNCTUATION)
     if not core or core.startswith(REDACTED):
         return None
+    if not any(c.isalnum() for c in core):
+        return None
     if match.group("verb"):
         if core.lower() in _PROSE_WORDS:
             return None
-    elif core.isalpha():
-        return None
+    elif core.isalpha() or not match.group("keep").lower().startswith(("pass", "pwd")):
+        return None  # "password swordfish" is prose; "token 5 of 10" too
     trailing = word[len(word.rstrip(_PROSE_PUNCTUATION)) :]
     return match.group("keep") + REDACTED + trailing

@@ -39,7 +39,7 @@ from ._text import (
 )
 from .field_policy import FIELD_POLICIES, FieldPolicy, expand_policies, policy_errors
 from .secret_keys import DEFAULT_SAFE_KEYS, DEFAULT_SENSITIVE_KEYS, KeyRules
-from .secret_patterns import DEFAULT_PATTERNS, ValuePattern, bind_patterns
+from .secret_patterns import DEFAULT_PATTERNS, KEY_ANCHORS, ValuePattern, bind_patterns
 from .url_scrubbing import redact_route_params
 
 __all__ = [
@@ -67,11 +67,37 @@ class RedactionMatch:
 
 
 _UNNAMED_ATTRIBUTE = "security.unnamed_attribute"
-# One search for the union of the default detectors' triggers: text it does not
-# match cannot hold any default detector's shape, so they are skipped whole.
-_TRIGGER = re.compile("|".join(f"(?:{p.trigger})" for p in DEFAULT_PATTERNS if p.trigger))
-_ALWAYS = frozenset(p.name for p in DEFAULT_PATTERNS if not p.trigger)
-_GATES = {p.name: re.compile(p.trigger) for p in DEFAULT_PATTERNS if p.trigger}
+# The default detectors' triggers: text holding none of them cannot hold any
+# default detector's shape, so they are skipped whole.
+_TRIGGERS: tuple[str, ...] = tuple(
+    sorted({t for p in DEFAULT_PATTERNS for t in p.trigger}, key=lambda t: (-len(t), t))
+)
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
+_BY_FIRST: dict[str, tuple[str, ...]] = {
+    c: tuple(t for t in _TRIGGERS if t[0] == c) for c in {t[0] for t in _TRIGGERS}
+}
+_FIRST = frozenset(_BY_FIRST)
+
+
+def _triggers_in(lowered: str) -> set[str]:
+    """The default detectors' trigger substrings present in lowercase `lowered`."""
+    # Only triggers whose first character occurs are tried; substring tests run at
+    # C speed (one regex alternation of them is slower).
+    found: set[str] = set()
+    for first in _FIRST.intersection(lowered):
+        found.update(filter(lowered.__contains__, _BY_FIRST[first]))
+    return found
+
+
+def _triggered(lowered: str) -> bool:
+    """Could lowercase `lowered` hold any default detector's shape?"""
+    return any(
+        any(map(lowered.__contains__, _BY_FIRST[first])) for first in _FIRST.intersection(lowered)
+    )
+
+
 # Signs that text is one encoding away from what the detectors read.
 _ENCODED = re.compile(
     r"%[0-9A-Fa-f]{2}|\\[\\\"'/nrtu]|&(?:#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});"
@@ -140,6 +166,13 @@ class Redactor:
             (*DEFAULT_SENSITIVE_KEYS, *extra_keys), (*DEFAULT_SAFE_KEYS, *safe_keys)
         )
         self._patterns = bind_patterns(self._keys)
+        self._bound = frozenset(p.name for p in self._patterns)
+        # Which detectors each trigger substring enables (by index, to keep their order).
+        self._always = frozenset(i for i, p in enumerate(self._patterns) if not p.trigger)
+        self._by_trigger: dict[str, frozenset[int]] = {
+            t: frozenset(i for i, p in enumerate(self._patterns) if t in p.trigger)
+            for t in _TRIGGERS
+        }
         self._custom = tuple(
             p if isinstance(p, ValuePattern) else ValuePattern("custom", re.compile(p))
             for p in extra_patterns
@@ -162,6 +195,7 @@ class Redactor:
             )
         self.max_length = max_length
         self._clean: set[tuple[str, str]] = set()
+        self._names: dict[str, str] = {}
         # Memoizing is only sound when a pair's result depends on nothing but the pair.
         self._memoize = veto is None
 
@@ -269,10 +303,20 @@ class Redactor:
     def _attribute_name(self, raw_key: object) -> str:
         # OpenTelemetry drops (and warns about) an empty name: keep the value under a
         # name of ours instead of losing it. A name can carry a secret too.
+        if type(raw_key) is str:
+            known = self._names.get(raw_key)
+            if known is not None:
+                return known
         name = safe_str(raw_key)
-        if type(raw_key) is str and len(name) <= 256 and _TRIGGER.search(name) is None:
-            return sanitize_text(name, 256) or _UNNAMED_ATTRIBUTE
-        return sanitize_text(self._detect(name, None)[0], 256) or _UNNAMED_ATTRIBUTE
+        if len(name) <= 256 and not _triggered(name.lower()):
+            clean = sanitize_text(name, 256) or _UNNAMED_ATTRIBUTE
+        else:
+            clean = sanitize_text(self._detect(name, None)[0], 256) or _UNNAMED_ATTRIBUTE
+        if type(raw_key) is str and len(raw_key) <= _CLEAN_CACHE_MAX_LEN:
+            if len(self._names) >= _CLEAN_CACHE_SIZE:
+                self._names.clear()  # attacker-chosen names must not grow memory
+            self._names[raw_key] = clean  # the scrubbed name: no secret is kept
+        return clean
 
     def _fallback_name(self, raw_key: object) -> str:
         try:
@@ -325,7 +369,7 @@ class Redactor:
                 break
             k, v = cast("tuple[object, object]", pair)  # pairs: checked by the caller
             raw_name = safe_str(k)
-            name = self._detect(raw_name, None)[0] if _TRIGGER.search(raw_name) else raw_name
+            name = self._detect(raw_name, None)[0] if _triggered(raw_name.lower()) else raw_name
             hit = self._key_hit(raw_name, v)
             item = REDACTED if hit else self._scrub_tree(raw_name, v, depth + 1)
             if name in scrubbed:  # repeated header: keep every value
@@ -355,40 +399,77 @@ class Redactor:
         if _ENCODED.search(text) is not None:
             # One encoding away: when the decoded text holds a secret, the decoded,
             # scrubbed text is what leaves (a representation change, never a leak).
+            current = text
             for _ in range(_DECODE_LAYERS):
-                decoded = _decode_once(text)
-                if decoded == text:
+                decoded = _decode_once(current)
+                if decoded == current:
                     break
-                scrubbed = self._run_patterns(decoded, key)
-                if scrubbed == decoded:
-                    break
-                text = scrubbed
+                current = self._run_patterns(decoded, key)
+                if current != decoded:
+                    text = current
         if dropped:
             dropped += _CUT_GUARD
             text = text[:-_CUT_GUARD]
         return text, dropped
 
     def _run_patterns(self, text: str, key: str | None) -> str:
-        if _TRIGGER.search(text) is not None:
-            for pattern in self._patterns:
-                gate = _GATES.get(pattern.name)
-                if gate is None or gate.search(text) is not None:
-                    text = self._apply(pattern, text, key)
+        hits = _triggers_in(text.lower())
+        if hits:
+            digits = len(text) - len(text.translate(_NO_DIGITS))
+            enabled = self._always.union(*(self._by_trigger[t] for t in hits))
+            for index in sorted(enabled):
+                pattern = self._patterns[index]
+                if digits < pattern.min_digits:
+                    continue
+                text = self._apply(pattern, text, key)
         for pattern in self._custom:
             text = self._apply(pattern, text, key)
         return text
 
     def _apply(self, pattern: ValuePattern, text: str, key: str | None) -> str:
+        anchor = KEY_ANCHORS.get(pattern.name) if pattern.name in self._bound else None
+        if anchor is not None:
+            return self._apply_at_keys(pattern, anchor, text, key)
+
         def substitute(match: re.Match[str]) -> str:
-            original = match.group()
-            replacement = REDACTED if pattern.replace is None else pattern.replace(match)
-            if replacement is None or replacement == original:
-                return original
-            if self._veto is not None and self._vetoed(RedactionMatch(key, pattern.name, original)):
-                return original
-            return replacement
+            return self._replacement(pattern, match, key)
 
         return pattern.regex.sub(substitute, text)
+
+    def _apply_at_keys(
+        self, pattern: ValuePattern, anchor: re.Pattern[str], text: str, key: str | None
+    ) -> str:
+        """Match `pattern` only where `anchor` finds a sensitive name, each name once.
+
+        A pair under a harmless name never swallows the text after it ("said:
+        password: x" still finds "password: x"), and crafted runs of pairs
+        ("a=a=a=...") cost one cheap scan instead of a value match per pair.
+        """
+        pieces: list[str] = []
+        position = 0
+        for found in anchor.finditer(text):
+            if found.start() < position or not self._keys(found.group("key")):
+                continue
+            match = pattern.regex.match(text, found.start())
+            if match is None:
+                continue
+            replacement = self._replacement(pattern, match, key)
+            if replacement != match.group():
+                pieces += [text[position : match.start()], replacement]
+                position = match.end()
+        if not pieces:
+            return text
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    def _replacement(self, pattern: ValuePattern, match: re.Match[str], key: str | None) -> str:
+        original = match.group()
+        replacement = REDACTED if pattern.replace is None else pattern.replace(match)
+        if replacement is None or replacement == original:
+            return original
+        if self._veto is not None and self._vetoed(RedactionMatch(key, pattern.name, original)):
+            return original
+        return replacement
 
 
 def _is_pair(item: object) -> bool:

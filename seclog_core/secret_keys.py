@@ -71,6 +71,7 @@ DEFAULT_SENSITIVE_KEYS: tuple[str, ...] = (
     "security_code",
     "pin",
     "pincode",
+    "security_answer",
     # sessions and anti-forgery tokens
     "cookie",
     "set-cookie",
@@ -123,6 +124,9 @@ DEFAULT_SAFE_KEYS: tuple[str, ...] = (
     "gen_ai.usage.cache_read.input_tokens",
     # seclog's own: how a user authenticated ("password", "remember_cookie"), never a secret.
     "security.auth_method",
+    # OAuth's token_type ("bearer") and the like name a kind, not a secret.
+    "token_type",
+    "auth_type",
 )
 
 # Entries this short match whole segments only (see DEFAULT_SENSITIVE_KEYS).

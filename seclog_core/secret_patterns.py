@@ -3,7 +3,7 @@
 `DEFAULT_PATTERNS` is applied, in order, to every string seclog emits. Each
 detector has a name (what a veto callback sees as ``RedactionMatch.rule``), a
 regex, an optional replacement callback (checksums, keeping a scheme word) and a
-``trigger``: a cheap regex every match contains, so clean text skips the
+``trigger``: lowercase substrings one of which every match contains, so clean text skips the
 detector after one search. The shapes were learnt from public catalogues
 (GitHub secret-scanning partner patterns, gitleaks and detect-secrets rules) and
 written anew for seclog. Every regex is linear in its input: no nested
@@ -20,7 +20,7 @@ from . import _secret_checks as checks
 from ._secret_checks import REDACTED, IsSensitive, Replace
 from .secret_keys import DEFAULT_SAFE_KEYS, DEFAULT_SENSITIVE_KEYS, KeyRules
 
-__all__ = ["DEFAULT_PATTERNS", "KEYED_PATTERNS", "REDACTED", "ValuePattern"]
+__all__ = ["DEFAULT_PATTERNS", "KEYED_PATTERNS", "KEY_ANCHORS", "REDACTED", "ValuePattern"]
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,20 @@ class ValuePattern:
     the match (for example when a card number fails the Luhn check); without
     it the whole match becomes `REDACTED`. Replacements must be idempotent:
     scrubbing already scrubbed text must not change it. `trigger`, if given, is
-    a regex that every match contains (a necessary condition, searched first).
+    a set of lowercase substrings one of which every match contains (a cheap
+    necessary condition, tested on the lowercased text first); `min_digits`, the
+    number of ASCII digits every match holds (another cheap condition).
     """
 
     name: str
     regex: re.Pattern[str]
     replace: Callable[[re.Match[str]], str | None] | None = None
-    trigger: str | None = None
+    trigger: tuple[str, ...] = ()
+    min_digits: int = 0
 
 
 _B64URL = "[A-Za-z0-9_-]"
+_DIGITS = tuple("0123456789")
 _NB = r"(?<![A-Za-z0-9_-])"  # not inside a longer token, before
 _NA = r"(?![A-Za-z0-9_-])"  # ... and after
 # Longest quoted value scanned; the closing quote is optional so a scan is never repeated.
@@ -48,20 +52,24 @@ _Q = "{0,4096}"
 
 
 def _p(
-    name: str, regex: str, replace: Replace | None = None, trigger: str | None = None
+    name: str,
+    regex: str,
+    replace: Replace | None = None,
+    trigger: tuple[str, ...] = (),
+    min_digits: int = 0,
 ) -> ValuePattern:
-    return ValuePattern(name, re.compile(regex), replace, trigger)
+    return ValuePattern(name, re.compile(regex), replace, trigger, min_digits)
 
 
 _QUERY_REGEX = r"(?<=[?&])(?P<key>[^=&#\s]{1,128})=(?P<val>[^&#\s]*)"
+_KEY_SEPARATOR = r"(?<![\w.\-])(?P<q>\\{0,3}[\"']|)(?P<key>[\w.\-]{1,64})(?P=q)\s*(?:=>|:=|[:=])\s*"
 _KEY_VALUE_REGEX = re.compile(
-    r"(?<![\w.\-])(?P<q>\\{0,3}[\"']|)(?P<key>[\w.\-]{1,64})(?P=q)\s*(?:=>|:=|[:=])\s*"
-    r"(?P<scheme>(?i:bearer|basic|token|digest|negotiate|ntlm)\s+)?"
+    _KEY_SEPARATOR + r"(?P<scheme>(?i:bearer|basic|token|digest|negotiate|ntlm)\s+)?"
     r"(?P<val>(?P<vq>\\{1,3}[\"'])(?:(?!(?P=vq)).)" + _Q + r"(?P=vq)?"
-    r"|\"(?:[^\"\\\n]|\\.)" + _Q + r"\"?|'(?:[^'\\\n]|\\.)" + _Q + r"'?|[^\s&\"'\\]+)"
+    r"|\"(?:[^\"\\\n]|\\.)" + _Q + r"\"?|'(?:[^'\\\n]|\\.)" + _Q + r"'?|[^\s&\"'\\]{1,512})"
 )
 _XML_REGEX = (
-    r"<(?P<key>[A-Za-z_][\w.:-]{0,63})(?:\s[^<>]{0,512})?>"
+    r"<(?P<key>\w[\w.:-]{0,63})(?:\s[^<>]{0,512})?>"
     r"(?P<val><!\[CDATA\[(?:[^\]]|\](?!\]>)){0,4096}\]\]>|[^<]{1,4096})</(?P=key)\s*>"
 )
 _PAIR_REGEX = (
@@ -80,42 +88,42 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
         "private_key",
         r"-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
         r"(?:-----END[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----|\Z)",
-        trigger="PRIVATE KEY",
+        trigger=("private key",),
     ),
     _p(
         "putty_private_key",
         r"(?P<keep>Private-Lines:\s*[0-9]{1,4}\s+)[A-Za-z0-9+/=\r\n]{1,16384}",
         checks.keep_prefix,
-        trigger="Private-Lines",
+        trigger=("private-lines",),
     ),
-    _p("age_secret_key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}", trigger="AGE-SECRET-KEY-"),
+    _p("age_secret_key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}", trigger=("age-secret-key-",)),
     # --- tokens with a structure ----------------------------------------------------------
     # JSON Web Tokens and JWE (five parts, possibly empty): a JSON header in base64url.
     _p(
         "jwt",
         rf"{_NB}(?:eyJ{_B64URL}{{4,}}|(?:ewo|eyA){_B64URL}{{12,}})\.{_B64URL}*\.{_B64URL}*"
         rf"(?:\.{_B64URL}*){{0,2}}",
-        trigger="eyJ|ewo|eyA",
+        trigger=("eyj", "ewo", "eya"),
     ),
     # "Bearer <token>", "Token <token>": the scheme is kept.
     _p(
         "bearer",
         r"(?P<keep>(?<![A-Za-z0-9])(?i:bearer)\s+)[A-Za-z0-9\-._~+/]{6,}=*",
         checks.keep_prefix,
-        trigger="(?i:bearer)",
+        trigger=("bearer",),
     ),
     _p(
         "token_scheme",
         r"(?P<keep>(?<![A-Za-z0-9])(?:Token|ApiKey|Api-Key|SSWS)\s+)[A-Za-z0-9\-._~+/]{16,}=*",
         checks.keep_prefix_if_digit,
-        trigger="Token|Api|SSWS",
+        trigger=("token", "apikey", "api-key", "ssws"),
     ),
     # "Basic <base64(user:password)>": the scheme is kept.
     _p(
         "basic_auth",
         r"(?P<keep>(?<![A-Za-z0-9])(?i:basic)\s+)(?P<cred>[A-Za-z0-9+/]{4,}={0,2})",
         checks.basic_credentials,
-        trigger="(?i:basic)",
+        trigger=("basic",),
     ),
     # "scheme://user:password@host", "//user:p@ss@[::1]:5432": any scheme, '@' in the password.
     _p(
@@ -123,14 +131,28 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
         r"(?P<keep>(?:(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,30}:)?//)"
         r"(?P<rest>[^\s\"'<>`]{1,1024})",
         checks.url_credentials,
-        trigger="//",
+        trigger=("//",),
     ),
     # --- cloud and service credentials ------------------------------------------------------
     _p(
         "aws_access_key",
         r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA"
         r"|ASCA)[A-Z0-9]{16}(?![A-Z0-9])",
-        trigger="A(?:KIA|SIA|3T|BIA|CCA|GPA|IDA|IPA|NPA|NVA|ROA|PKA|SCA)",
+        trigger=(
+            "akia",
+            "asia",
+            "a3t",
+            "abia",
+            "acca",
+            "agpa",
+            "aida",
+            "aipa",
+            "anpa",
+            "anva",
+            "aroa",
+            "apka",
+            "asca",
+        ),
     ),
     # AWS secret access keys: 40 base64 characters right after an "aws ... secret" label.
     _p(
@@ -138,197 +160,198 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
         r"(?P<keep>(?i:aws)[\w.\- ]{0,30}?(?i:secret)[\w.\- ]{0,30}?[\"']?\s*[:=]\s*[\"']?)"
         r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
         checks.keep_prefix,
-        trigger="(?i:aws)",
+        trigger=("aws",),
     ),
     _p(
         "google_credential",
         rf"{_NB}(?:AIza[0-9A-Za-z_-]{{35}}|ya29\.[0-9A-Za-z_-]{{20,}}|GOCSPX-[0-9A-Za-z_-]{{20,}}"
         rf"|1//0[0-9A-Za-z_-]{{30,}}){_NA}",
-        trigger=r"AIza|ya29\.|GOCSPX-|1//0",
+        trigger=("aiza", "ya29.", "gocspx-", "1//0"),
     ),
     _p(
         "azure_client_secret",
         r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
-        trigger="Q~",
+        trigger=("q~",),
     ),
     _p(
         "github_token",
         r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,247})"
         r"(?![A-Za-z0-9_])",
-        trigger="gh[pousr]_|github_pat_",
+        trigger=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     _p(
         "gitlab_token",
         rf"{_NB}(?:gl(?:pat|dt|rt|ptt|soat|cbt|imt|agent|oas|ffct|ft|wt)-[A-Za-z0-9_-]{{20,}}"
         rf"|GR1348941[A-Za-z0-9_-]{{20,}})",
-        trigger="gl[a-z]{1,5}-|GR1348941",
+        trigger=("gl", "gr1348941"),
     ),
     _p(
         "slack_token",
         r"(?<![A-Za-z0-9])(?:xox[abprseo]-[A-Za-z0-9-]{10,}|xapp-[0-9]-[A-Za-z0-9-]{10,})"
         r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+",
-        trigger=r"xox|xapp-|hooks\.slack\.com",
+        trigger=("xox", "xapp-", "hooks.slack.com"),
     ),
     _p(
         "stripe_key",
         r"(?<![A-Za-z0-9])(?:[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{24,})",
-        trigger="k_live_|k_test_|whsec_",
+        trigger=("k_live_", "k_test_", "whsec_"),
     ),
-    _p("twilio_api_key", r"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])", trigger="SK"),
-    _p("sendgrid_key", rf"SG\.{_B64URL}{{16,32}}\.{_B64URL}{{16,64}}", trigger=r"SG\."),
-    _p("npm_token", rf"{_NB}npm_[A-Za-z0-9]{{36}}{_NA}", trigger="npm_"),
-    _p("pypi_token", r"pypi-AgE[A-Za-z0-9_-]{50,}", trigger="pypi-AgE"),
-    _p("huggingface_token", rf"{_NB}hf_[A-Za-z0-9]{{34,}}{_NA}", trigger="hf_"),
+    _p("twilio_api_key", r"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])", trigger=("sk",)),
+    _p("sendgrid_key", rf"SG\.{_B64URL}{{16,32}}\.{_B64URL}{{16,64}}", trigger=("sg.",)),
+    _p("npm_token", rf"{_NB}npm_[A-Za-z0-9]{{36}}{_NA}", trigger=("npm_",)),
+    _p("pypi_token", r"pypi-AgE[A-Za-z0-9_-]{50,}", trigger=("pypi-age",)),
+    _p("huggingface_token", rf"{_NB}hf_[A-Za-z0-9]{{34,}}{_NA}", trigger=("hf_",)),
     _p(
         "openai_key",
         rf"{_NB}sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{{20,}}"
         r"|[A-Za-z0-9_-]{0,200}?T3BlbkFJ[A-Za-z0-9_-]{16,})",
-        trigger="sk-",
+        trigger=("sk-",),
     ),
     _p(
-        "anthropic_key", rf"{_NB}sk-ant-[a-z]{{2,10}}[0-9]{{2}}-[A-Za-z0-9_-]{{32,}}", trigger="sk-"
+        "anthropic_key",
+        rf"{_NB}sk-ant-[a-z]{{2,10}}[0-9]{{2}}-[A-Za-z0-9_-]{{32,}}",
+        trigger=("sk-ant-",),
     ),
-    _p("shopify_token", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", trigger="shp"),
-    _p("digitalocean_token", r"do[opr]_v1_[a-f0-9]{64}", trigger="_v1_"),
-    _p("mailgun_key", r"(?<![A-Za-z0-9])key-[0-9a-f]{32}(?![0-9a-f])", trigger="key-"),
-    _p("mailchimp_key", r"(?<![0-9a-f])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])", trigger="-us[0-9]"),
-    _p("telegram_bot_token", rf"(?<![0-9])[0-9]{{8,10}}:AA{_B64URL}{{33}}{_NA}", trigger=":AA"),
+    _p("shopify_token", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", trigger=("shp",)),
+    _p("digitalocean_token", r"do[opr]_v1_[a-f0-9]{64}", trigger=("_v1_",)),
+    _p("mailgun_key", r"(?<![A-Za-z0-9])key-[0-9a-f]{32}(?![0-9a-f])", trigger=("key-",)),
+    _p("mailchimp_key", r"(?<![0-9a-f])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])", trigger=("-us",)),
+    _p("telegram_bot_token", rf"(?<![0-9])[0-9]{{8,10}}:AA{_B64URL}{{33}}{_NA}", trigger=(":aa",)),
     _p(
         "square_token",
         rf"{_NB}(?:sq0(?:atp|csp)-{_B64URL}{{22,43}}|EAAA{_B64URL}{{60}})",
-        trigger="sq0|EAAA",
+        trigger=("sq0", "eaaa"),
     ),
-    _p("databricks_token", r"(?<![A-Za-z0-9])dapi[a-f0-9]{32}", trigger="dapi"),
-    _p("atlassian_token", r"ATATT3[A-Za-z0-9_=-]{40,}", trigger="ATATT3"),
+    _p("databricks_token", r"(?<![A-Za-z0-9])dapi[a-f0-9]{32}", trigger=("dapi",)),
+    _p("atlassian_token", r"ATATT3[A-Za-z0-9_=-]{40,}", trigger=("atatt3",)),
     _p(
         "discord_webhook",
         r"discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]+",
-        trigger="discord",
+        trigger=("discord",),
     ),
     # --- financial and national identifiers ------------------------------------------------
     # Cards: 13-19 digits in groups of 3+ (spaces, dashes, dots, slashes, no-break
     # spaces), first digit 2-9, Luhn-valid. Other digit runs (order ids) are kept.
     _p(
         "card_number",
-        r"(?<![0-9])[0-9](?:[ .\-/\u00a0\u2007\u202f]{0,2}[0-9]){12,}",
+        r"[0-9](?<![0-9][0-9])(?:[ .\-/\u00a0\u2007\u202f]{0,3}[0-9]){12,}",
         checks.card_numbers,
-        trigger=r"[0-9](?:[ .\-/\u00a0\u2007\u202f]{0,2}[0-9]){12}",
+        trigger=_DIGITS,
+        min_digits=13,
     ),
     _p(
         "iban",
-        r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])",
+        r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])",
         checks.iban,
-        trigger="[A-Z]{2}[0-9]{2}",
+        trigger=_DIGITS,
+        min_digits=4,
     ),
     # US social security numbers (dashed or spaced; never-issued areas excluded).
     _p(
         "us_ssn",
-        r"(?<![0-9-])(?!000|666|9[0-9]{2})[0-9]{3}(?P<s>[- ])(?!00)[0-9]{2}(?P=s)(?!0000)[0-9]{4}"
-        r"(?![0-9-])",
-        trigger="[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}",
+        r"[0-9](?<![0-9-][0-9])[0-9]{2}(?P<s>[- ])[0-9]{2}(?P=s)[0-9]{4}(?![0-9-])",
+        checks.us_ssn,
+        trigger=_DIGITS,
+        min_digits=9,
     ),
     # UK National Insurance numbers.
     _p(
         "uk_nino",
-        r"(?<![A-Za-z0-9])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+        r"[A-CEGHJ-PR-TW-Z](?<![A-Za-z0-9][A-Z])[A-CEGHJ-NPR-TW-Z](?<!BG|GB|NK|KN|TN|NT|ZZ)"
         r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D](?![A-Za-z0-9])",
-        trigger="[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
+        trigger=_DIGITS,
+        min_digits=6,
     ),
     # Brazilian CPF numbers with valid check digits.
     _p(
         "br_cpf",
-        r"(?<![0-9])[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9])",
+        r"[0-9](?<![0-9][0-9])[0-9]{2}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9])",
         checks.br_cpf,
-        trigger=r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-",
+        trigger=_DIGITS,
+        min_digits=11,
     ),
     # --- what database drivers and HTTP clients echo in their errors --------------------
     # "DETAIL: Key (email)=(bob@example.com) already exists", "Failing row contains (...)".
     _p(
         "db_detail",
         r"(?:Key \((?:[^()\n]|\([^()\n]{0,256}\)){1,512}\)=\(|Failing row contains \()"
-        r"(?P<val>[^\n]*)\)",
-        checks.always_value,
-        trigger=r"Key \(|Failing row contains",
+        r"(?P<val>[^\n]*)",
+        checks.to_last_bracket,
+        trigger=("key (", "failing row contains"),
     ),
-    # SQLAlchemy's "[parameters: (...)]", Django's "args=(...)", "params={...}".
+    # SQLAlchemy's "[parameters: (...)]", Django's "args=(...)", "params={...}", and the
+    # literals of "INSERT ... VALUES (...)": to the last bracket of the line.
     _p(
         "sql_parameters",
-        r"(?:\[parameters: |(?<![\w.])(?:args|params|parameters)\s*[=:]\s*[(\[{])(?P<val>[^\n]*)"
-        r"[)\]}]",
-        checks.always_value,
-        trigger="parameters|params|args",
+        r"(?:\[parameters: |(?<![\w.])(?:args|params|parameters)\s*[=:]\s*[(\[{]"
+        r"|(?i:\bvalues\s*\())(?P<val>[^\n]*)",
+        checks.to_last_bracket,
+        trigger=("parameters", "params", "args", "values"),
     ),
-    # Literal values echoed back: INSERT ... VALUES (...), psycopg's "LINE 1: ...", sqlite's
-    # 'near "...": syntax error', "invalid input syntax for type integer: "..."", MySQL's
-    # "Duplicate entry '...' for key" and "Incorrect ... value: '...' for column".
+    # Literal values echoed back: psycopg's "LINE 1: ...", sqlite's 'near "...": syntax
+    # error', "invalid input syntax for type integer: "..."", MySQL's "Duplicate entry
+    # '...' for key" and "Incorrect ... value: '...' for column".
     _p(
         "sql_literals",
-        r"(?i:\bvalues\s*\()(?P<val>[^\n]*)\)"
-        r"|(?m:^\s*LINE [0-9]+: )(?P<line>[^\n]+)"
+        r"(?m:^\s*LINE [0-9]+: )(?P<line>[^\n]+)"
         r"|near \"(?P<near>[^\"\n]{1,256})\": syntax error"
         r"|invalid input (?:syntax|value) for[^:\n]{0,64}: \"(?P<input>[^\"\n]{0,4096})\""
-        r"|Duplicate entry '(?P<dup>[^\n]{0,4096}?)' for key"
-        r"|Incorrect [\w ]{1,32} value: '(?P<bad>[^\n]{0,4096}?)' for column",
-        lambda m: checks.always_value(_Renamed(m)),  # type: ignore[arg-type]
-        trigger=r"(?i:values)|LINE |near \"|invalid input|Duplicate entry|Incorrect",
+        r"|Duplicate entry '(?P<dup>[^'\n]{0,4096})' for key"
+        r"|Incorrect [\w ]{1,32} value: '(?P<bad>[^'\n]{0,4096})' for column",
+        checks.all_values,
+        trigger=("line ", 'near "', "invalid input", "duplicate entry", "incorrect"),
     ),
-    # urllib3/requests/http.client: "Invalid ... header value: ' Bearer x'", "header value b'x'".
+    # urllib3: "Header part (<value>) from ('<name>', <value>) must be of type str or bytes".
+    _p(
+        "header_part_echo",
+        r"Header part \((?P<val>[^\n]{0,256}?)\) from \(b?(?P<q>['\"])[^'\"\n]{1,64}(?P=q), "
+        r"(?P<again>[^\n]{0,256}?)\) must be",
+        checks.all_values,
+        trigger=("header part",),
+    ),
+    # requests/h11/http.client: "Invalid ... header value: ' Bearer x'", "header value b'x'".
     _p(
         "header_value_echo",
-        r"(?i:header (?:value|part)s?)[^'\"\n]{0,64}?"
+        r"(?i:header values?)[^'\"\n]{0,64}?"
         r"(?P<val>b?'[^'\n]{0,4096}'|b?\"[^\"\n]{0,4096}\")",
         checks.always_value,
-        trigger="(?i:header)",
+        trigger=("header value",),
     ),
     # --- secrets under a name -----------------------------------------------------------
     # A whole Cookie / Set-Cookie header line: every cookie in it, whatever its name.
     _p(
         "cookie_header",
-        r"(?P<keep>(?<![\w-])(?i:set-cookie|cookie)\s*:\s*)(?![\\\"']?\[REDACTED)[^\r\n]+",
+        r"(?P<keep>(?<![\w-])(?i:set-cookie|cookie)\s*+:\s*+)(?![\\\"']?\[REDACTED)[^\r\n]+",
         checks.keep_prefix,
-        trigger="(?i:cookie)",
+        trigger=("cookie",),
     ),
     # "?token=abc&page=2" -> "?token=[REDACTED]&page=2" (names are percent-decoded).
-    _p("query_secret", _QUERY_REGEX, trigger="="),
+    _p("query_secret", _QUERY_REGEX, trigger=("=",)),
     # "password=x", "api_key: x", '"secret": "x"', "Authorization: Bearer x", escaped JSON.
-    ValuePattern("key_value_secret", _KEY_VALUE_REGEX, None, "[=:]"),
+    ValuePattern("key_value_secret", _KEY_VALUE_REGEX, None, ("=", ":")),
     # <password>x</password>, <ns:Token><![CDATA[x]]></ns:Token>.
-    _p("xml_element", _XML_REGEX, trigger="</"),
+    _p("xml_element", _XML_REGEX, trigger=("</",)),
     # ('X-Api-Key', 'x') and ["password", "x"]: pairs as reprs print them.
-    _p("name_value_pair", _PAIR_REGEX, trigger=r"['\"]\s*,\s*b?['\"]"),
+    _p("name_value_pair", _PAIR_REGEX, trigger=(",",)),
     # "password hunter2", "my password is swordfish", "the PIN for bob was 1234".
     _p(
         "password_phrase",
-        rf"(?P<keep>(?<![A-Za-z0-9])(?i:{_PASSWORD_WORDS})(?![A-Za-z0-9])"
+        rf"(?P<keep>(?<![\w.\-])(?i:{_PASSWORD_WORDS})(?![\w.\-])"
         r"(?:(?P<verb>(?:\s+(?i:for|of)\s+\S{1,64})?\s+(?i:is|was|were|will be|set to|changed to"
         r"|reset to|is now)\s+)|[ \t]+))(?P<val>\S+)",
-        trigger="(?i:pass|pwd|pin|secret|token|key)",
+        trigger=("pass", "pwd", "pin", "secret", "token", "key"),
     ),
 )
 
 
-class _Renamed:
-    """A match whose first non-empty named group of several is seen as "val"."""
-
-    def __init__(self, match: re.Match[str]) -> None:
-        self._m = match
-        self._name = next(n for n, v in match.groupdict().items() if v is not None)
-
-    def group(self, name: int | str = 0) -> str:
-        return self._m.group(self._name if name == "val" else name)
-
-    def start(self, name: int | str = 0) -> int:
-        return self._m.start(self._name if name == "val" else name)
-
-    def end(self, name: int | str = 0) -> int:
-        return self._m.end(self._name if name == "val" else name)
-
+#: Detectors applied only where this regex finds a name (group "key") that is sensitive.
+KEY_ANCHORS: dict[str, re.Pattern[str]] = {"key_value_secret": re.compile(_KEY_SEPARATOR)}
 
 #: Detectors whose decision depends on which names are sensitive: the redactor
 #: binds them to its own key rules (defaults plus the user's extra names).
 KEYED_PATTERNS: dict[str, Callable[[IsSensitive], Replace]] = {
     "query_secret": checks.query_secret,
-    "key_value_secret": lambda rules: checks.key_value(rules, _KEY_VALUE_REGEX),
+    "key_value_secret": checks.key_value,
     "xml_element": checks.named_value,
     "name_value_pair": checks.named_value,
     "password_phrase": lambda rules: checks.password_phrase,
@@ -338,7 +361,7 @@ KEYED_PATTERNS: dict[str, Callable[[IsSensitive], Replace]] = {
 def bind_patterns(is_sensitive: IsSensitive) -> tuple[ValuePattern, ...]:
     """`DEFAULT_PATTERNS` with the name-dependent detectors bound to `is_sensitive`."""
     return tuple(
-        ValuePattern(p.name, p.regex, KEYED_PATTERNS[p.name](is_sensitive), p.trigger)
+        ValuePattern(p.name, p.regex, KEYED_PATTERNS[p.name](is_sensitive), p.trigger, p.min_digits)
         if p.name in KEYED_PATTERNS
         else p
         for p in DEFAULT_PATTERNS

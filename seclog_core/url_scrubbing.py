@@ -34,6 +34,7 @@ def redact_route_params(path: str, route: str, is_sensitive: Callable[[str], boo
     template = _CHAR_CLASS.sub("x", route).lstrip("^").rstrip("$")
     if not _PARAM.search(template):
         return path
+    original = path
     route_parts = template.strip("/").split("/")
     query = ""
     for mark in ("?", "#"):
@@ -44,7 +45,7 @@ def redact_route_params(path: str, route: str, is_sensitive: Callable[[str], boo
     trailing = "/" if path.endswith("/") and len(path) > 1 else ""
     parts = path.strip("/").split("/")
     if len(route_parts) > _MAX_SEGMENTS or len(parts) > 4 * _MAX_SEGMENTS:
-        return path + query
+        return original
     # A mounted app's route lacks the mount prefix: align the two from the end.
     offset = max(len(parts) - len(route_parts), 0)
     for index, segment in enumerate(route_parts):
@@ -62,7 +63,8 @@ def redact_route_params(path: str, route: str, is_sensitive: Callable[[str], boo
             break
         if at < len(parts):
             parts[at] = REDACTED
-    return leading + "/".join(parts) + trailing + query
+    result = leading + "/".join(parts) + trailing + query
+    return original if result == original else result
 
 
 def _secret(name: str, is_sensitive: Callable[[str], bool]) -> bool:
