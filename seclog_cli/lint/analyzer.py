@@ -41,17 +41,24 @@ class Finding:
 
 _LEVEL_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
+    | {"success", "trace"}  # loguru's extra levels
 )
 _NO_CONTEXT_LEVELS = frozenset({"warning", "warn", "error", "critical", "fatal"})
 _LOGGER_NAME = re.compile(r"^_*(?:log|logger|logging|structlog|\w*_log|\w*logger)$", re.IGNORECASE)
 _LOGGER_FACTORIES = frozenset({"getLogger", "get_logger", "getlogger", "bind", "new", "opt"})
+# Calls that return a logger whatever they are called on.
+_LOGGER_MAKERS = frozenset({"getLogger", "get_logger", "get_task_logger", "getChild"})
+# Logger methods whose keyword arguments are fields of every later record.
+_BINDERS = frozenset({"bind", "new", "contextualize"})
 # Request attributes that hold headers, cookies or the body as a whole.
 _REQUEST_PARTS = frozenset(
     {"headers", "cookies", "COOKIES", "META", "body", "data", "form", "json", "POST", "environ"}
 )
 _REQUEST_NAMES = frozenset({"request", "req"})
 # Attributes that hold the value of their owner: ``form.password.data`` is the password.
-_VALUE_ATTRS = frozenset({"data", "value", "raw", "text", "plaintext", "cleaned_data"})
+_VALUE_ATTRS = frozenset({"data", "value", "raw", "text", "plaintext"})
+# Attributes that hold a whole submitted form: every field, passwords included.
+_FORM_DATA = frozenset({"cleaned_data"})
 # Calls whose result does not reveal their argument: lengths, flags, masks.
 _SAFE_CALLS = frozenset(
     {"len", "bool", "type", "id", "isinstance", "hasattr", "callable", "int", "float", "hash"}
@@ -102,19 +109,59 @@ def _callee_name(func: ast.AST) -> str | None:
     return None
 
 
-def _is_logger(node: ast.AST) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Loggers:
+    """Names and attributes a module binds to loggers (``audit = structlog.get_logger()``)."""
+
+    names: frozenset[str] = frozenset()
+    attrs: frozenset[str] = frozenset()
+
+
+def _is_logger(node: ast.AST, known: _Loggers = _Loggers()) -> bool:
     """Whether a call's receiver looks like a logger (or the logging module)."""
     if isinstance(node, ast.Name):
-        return bool(_LOGGER_NAME.match(node.id))
+        return node.id in known.names or bool(_LOGGER_NAME.match(node.id))
     if isinstance(node, ast.Attribute):
-        return bool(_LOGGER_NAME.match(node.attr))
+        return node.attr in known.attrs or bool(_LOGGER_NAME.match(node.attr))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
         name = _callee_name(node.func)
-        if name in ("getLogger", "get_logger"):
+        if name in _LOGGER_MAKERS:
             return True
         if name in _LOGGER_FACTORIES and isinstance(node.func, ast.Attribute):
-            return _is_logger(node.func.value)
+            return _is_logger(node.func.value, known)
     return False
+
+
+def _find_loggers(tree: ast.AST) -> _Loggers:
+    """Follow loggers through assignments and imports, so aliases are recognised too.
+
+    Two rounds catch chains (``base = get_logger(); audit = base.bind(...)``); names are
+    not scoped, a simplification that costs nothing in practice.
+    """
+    known = _Loggers()
+    assignments: list[tuple[list[ast.expr], ast.expr]] = []
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            assignments.append((node.targets, node.value))
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            assignments.append(([node.target], node.value))
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if node.module == "loguru" or _LOGGER_NAME.match(alias.name):
+                    names.add(alias.asname or alias.name)
+    attrs: set[str] = set()
+    for _ in range(2):
+        known = _Loggers(frozenset(names), frozenset(attrs))
+        for targets, value in assignments:
+            if not _is_logger(value, known):
+                continue
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    names.add(target.id)
+                elif isinstance(target, ast.Attribute):
+                    attrs.add(target.attr)
+    return _Loggers(frozenset(names), frozenset(attrs))
 
 
 class _Hit:
@@ -156,7 +203,9 @@ class _Scanner:
             if self.secret(node.id):
                 yield _Hit(node, "secret", node.id)
         elif isinstance(node, ast.Attribute):
-            if node.attr in _VALUE_ATTRS:
+            if node.attr in _FORM_DATA:
+                yield _Hit(node, "request", _dotted(node) or node.attr)
+            elif node.attr in _VALUE_ATTRS:
                 yield from self.scan(node.value, bare_request=False)
             elif self.secret(node.attr):
                 yield _Hit(node, "secret", _dotted(node) or node.attr)
@@ -224,8 +273,9 @@ class _Scanner:
 
 
 class _Analyzer:
-    def __init__(self, path: str, secret: SecretNames) -> None:
+    def __init__(self, path: str, secret: SecretNames, loggers: _Loggers) -> None:
         self.path = path
+        self.loggers = loggers
         self.scanner = _Scanner(secret)
         self.secret = secret
         self.findings: list[Finding] = []
@@ -304,9 +354,15 @@ class _Analyzer:
             ):
                 self.message_parts(call, list(call.args))
             return
-        if not (isinstance(func, ast.Attribute) and func.attr in _LEVEL_METHODS):
+        if _callee_name(func) == "bind_contextvars":  # structlog.contextvars
+            self.fields(call, call.keywords)
             return
-        if not _is_logger(func.value):
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr in _BINDERS and _is_logger(func.value, self.loggers):
+            self.fields(call, call.keywords)
+            return
+        if func.attr not in _LEVEL_METHODS or not _is_logger(func.value, self.loggers):
             return
         args = list(call.args[1:] if func.attr == "log" else call.args)
         self.message_parts(call, args)
@@ -337,7 +393,7 @@ def _secret_message(label: str, where: str) -> str:
 
 def analyze_tree(tree: ast.AST, path: str, secret: SecretNames) -> list[Finding]:
     """Every finding in one parsed module, in source order."""
-    analyzer = _Analyzer(path, secret)
+    analyzer = _Analyzer(path, secret, _find_loggers(tree))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             analyzer.visit_call(node)

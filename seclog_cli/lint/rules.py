@@ -220,6 +220,21 @@ CAPABILITY_LINKS: frozenset[str] = frozenset(
     {"reset", "magic", "activation", "invite", "invitation", "signup", "verification"}
 )
 
+# A URL of one of these kinds is a connection string, credentials included:
+# "DATABASE_URL", "redis_url", "SQLALCHEMY_DATABASE_URI", "broker_url". Not "cache_url"
+# (pip's cache key is a request URL), "queue_url" or "storage_url" (no credentials).
+CONNECTION_KINDS: frozenset[str] = frozenset(
+    {
+        *("database", "db", "sqlalchemy", "postgres", "postgresql", "pg", "mysql", "mariadb"),
+        *("redis", "broker", "amqp", "rabbitmq", "celery", "mongo", "mongodb", "mq"),
+        *("elasticsearch", "kafka", "smtp", "ldap"),
+    }
+)
+# Names that are connection strings on their own.
+CONNECTION_NAMES: frozenset[str] = frozenset(
+    {"dsn", "connectionstring", "connstring", "connstr", "dburl", "databaseuri"}
+)
+
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
@@ -257,6 +272,10 @@ class SecretNames:
         if joined in self._extra or any(w in self._extra for w in words):
             return True
         if words[-1] in ("url", "uri", "link") and CAPABILITY_LINKS.intersection(words):
+            return True
+        if joined in CONNECTION_NAMES or words[-1] == "dsn":
+            return True
+        if words[-1] in ("url", "uri", "urls") and CONNECTION_KINDS.intersection(words[:-1]):
             return True
         if words[0] in NEGATING_PREFIXES and len(words) > 1:
             return False

@@ -219,3 +219,41 @@ def test_pre_commit_style_invocation_with_many_files(project: Path) -> None:
     leak = seclog("lint", "clean0.py", "leak.py", cwd=project)
     assert leak.returncode == 1
     assert "leak.py:2:25: SL001 'api_key'" in leak.stdout
+
+
+RECALL_CORPUS = DATA / "lint_recall"
+
+
+def _score(directory: Path) -> tuple[int, int, int, list[str]]:
+    """(true positives, false positives, false negatives, misses) over a labelled directory."""
+    result = seclog("lint", "--format", "json", ".", cwd=directory)
+    findings = json.loads(result.stdout)["findings"]
+    got: Counter[tuple[str, int, str]] = Counter(
+        (Path(f["path"]).name, f["line"], f["rule"]) for f in findings
+    )
+    expected: Counter[tuple[str, int, str]] = Counter()
+    for path in sorted(directory.glob("*.py")):
+        for (line, rule), count in _expected(path).items():
+            expected[(path.name, line, rule)] += count
+    true_positives = sum((got & expected).values())
+    misses = sorted(f"{name}:{line} {rule}" for name, line, rule in expected - got)
+    wrong = sorted(f"{name}:{line} {rule} (not expected)" for name, line, rule in got - expected)
+    return true_positives, sum((got - expected).values()), len(misses), misses + wrong
+
+
+def test_recall_and_precision_on_the_labelled_corpus() -> None:
+    """Logger aliases, bound fields, forms and connection strings are found; nothing else is."""
+    totals = [0, 0, 0]
+    problems: list[str] = []
+    for directory in (RECALL_CORPUS, CORPUS):
+        tp, fp, fn, listed = _score(directory)
+        totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
+        problems += listed
+        print(
+            f"seclog lint on {directory.name}: precision {tp / max(tp + fp, 1):.2f}, "
+            f"recall {tp / max(tp + fn, 1):.2f} ({tp} found, {fp} false, {fn} missed)"
+        )
+    tp, fp, fn = totals
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    print(f"seclog lint overall: precision {precision:.2f}, recall {recall:.2f}")
+    assert precision == 1.0 and recall == 1.0, problems
