@@ -221,3 +221,23 @@ def test_a_login_route_of_an_oauth2_bearer_is_detected_whatever_its_body() -> No
     assert [(s.path, s.source) for s in sources] == [
         ("/auth/login", "tokenUrl of an OAuth2PasswordBearer")
     ]
+
+
+@pytest.mark.anyio
+async def test_an_odd_body_from_the_server_reaches_the_app_unchanged(
+    telemetry: Telemetry, security_events: CapturedEvents
+) -> None:
+    """A body seclog cannot copy reaches the app as sent; the login is still reported."""
+    received: list[object] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        received.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    odd = object()
+    incoming = [{"type": "http.request", "body": odd, "more_body": False}]
+    wrapped = SecurityLoggingMiddleware(app, login_routes=["/login"])
+    await call(wrapped, http_scope("/login", method="POST"), incoming)
+    assert received == [odd]
+    assert security_events.types == ["authn_login_fail"]
