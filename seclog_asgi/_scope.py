@@ -37,6 +37,9 @@ def _read_headers(raw: Any) -> _Headers:
     found = _Headers()
     if not raw:
         return found
+    # Repeated forwarding headers are collected and joined once: linear in their count.
+    xff: list[str] = []
+    fwd: list[str] = []
     for item in raw:
         name = item[0]
         if type(name) is not bytes:  # bytearray or memoryview from an unusual server
@@ -52,17 +55,19 @@ def _read_headers(raw: Any) -> _Headers:
         value = (raw_value if type(raw_value) is bytes else bytes(raw_value)).decode("latin-1")
         if name == b"x-forwarded-for":
             # Several headers form one list, in order (RFC 9110 field combination).
-            found.x_forwarded_for = (
-                value if found.x_forwarded_for is None else f"{found.x_forwarded_for}, {value}"
-            )
+            xff.append(value)
         elif name == b"forwarded":
-            found.forwarded = value if found.forwarded is None else f"{found.forwarded}, {value}"
+            fwd.append(value)
         elif name == b"user-agent":
             found.user_agent = value
         elif name == b"x-request-id":
             found.request_id = value
         else:
             found.host = value
+    if xff:
+        found.x_forwarded_for = ", ".join(xff)
+    if fwd:
+        found.forwarded = ", ".join(fwd)
     return found
 
 
