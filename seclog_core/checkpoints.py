@@ -79,7 +79,8 @@ class Checkpointer:
             )
             if not due:
                 return
-            self._checkpointed = sequence  # claimed: another thread will not write it too
+            # Claimed (another thread will not write it too); the checkpoint takes sequence + 1.
+            self._checkpointed = sequence + 1
             self._last_time = self._clock()
         self._write(CHECKPOINT_PERIODIC)
 
@@ -110,6 +111,7 @@ def install(
     *,
     every_events: int = DEFAULT_EVERY_EVENTS,
     every_seconds: float = DEFAULT_EVERY_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Checkpointer | None:
     """Give ``pipeline`` checkpoints (signed pipelines only); replaces earlier settings."""
     if not pipeline.settings.integrity_key:
@@ -117,7 +119,9 @@ def install(
     previous = pipeline.state.get(_STATE_KEY)
     if isinstance(previous, Checkpointer):
         previous.enabled = False
-    checkpointer = Checkpointer(pipeline, every_events=every_events, every_seconds=every_seconds)
+    checkpointer = Checkpointer(
+        pipeline, every_events=every_events, every_seconds=every_seconds, clock=clock
+    )
     pipeline.state[_STATE_KEY] = checkpointer
     pipeline.add_observer(checkpointer.observe)
     pipeline.flushers.append(checkpointer.flush)

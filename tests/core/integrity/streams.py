@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs import ReadableLogRecord
 
@@ -40,11 +40,15 @@ _OTLP_FIELDS = {
 }
 
 
-def signed_records(close: bool = True, **settings: Any) -> Sequence[ReadableLogRecord]:
+def signed_records(
+    close: bool = True, key: str | None = KEY, **settings: Any
+) -> Sequence[ReadableLogRecord]:
     """Eight signed events through the public API (two inside a trace, one ERROR alert),
     then, with ``close``, seclog's flush: nine records ending in the closing checkpoint."""
     settings.setdefault("detectors", False)  # host-shared detector state would add alerts
-    with in_memory_telemetry(integrity_key=KEY, **settings) as telemetry:
+    if key is not None:
+        settings["integrity_key"] = key
+    with in_memory_telemetry(**settings) as telemetry:
         tracer = telemetry.tracer_provider.get_tracer("tests")
         seclog.login_failed(username="alice", reason="bad_credentials")
         with tracer.start_as_current_span("request"):
@@ -128,7 +132,7 @@ class Stream:
         if name == "body":
             return _any_to_py(value or {})
         if name == "timestamp":
-            return int(value)
+            return int(value or 0)
         return value
 
     def set(self, index: int, name: str, value: Any) -> None:
