@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from quart import Quart
 from starlette.applications import Starlette
 
-from seclog_asgi import SecurityLoggingMiddleware
+from seclog_asgi import LoginRoute, SecurityLoggingMiddleware, login_sources
 
 starlette_app = Starlette()
 starlette_app.add_middleware(SecurityLoggingMiddleware, trusted_proxies=["10.0.0.0/8"])
@@ -18,3 +18,10 @@ quart_app = Quart(__name__)
 quart_app.asgi_app = SecurityLoggingMiddleware(quart_app.asgi_app)  # type: ignore[method-assign]
 
 wrapped: SecurityLoggingMiddleware = SecurityLoggingMiddleware(Starlette(), trusted_proxy_count=1)
+
+login_app = FastAPI()
+login_app.add_middleware(
+    SecurityLoggingMiddleware, login_routes=["/api/session"], login_username_field="email"
+)
+sources: list[LoginRoute] = login_sources(login_app)
+paths: list[str] = [source.path for source in sources]
