@@ -150,11 +150,11 @@ def ensure_venv(name: str = "dev") -> None:
     started = time.monotonic()
     if not PYTHON.exists():
         # Without pip when this interpreter's pip can fill the venv: ensurepip costs seconds.
-        venv.EnvBuilder(with_pip=not _system_pip()).create(VENV)
+        venv.EnvBuilder(with_pip=name == "dev" or not _system_pip()).create(VENV)
     if name == "dev":
         print("dev.py: installing seclog[dev] into .venv (first run only)", flush=True)
         quiet = ["-q"] if os.environ.get("CI") else []
-        if not (BIN / "pip").exists() and _run(PYTHON, "-m", "ensurepip", "-q") != 0:
+        if not (BIN / "pip").exists() and _run(PYTHON, "-m", "ensurepip") != 0:
             sys.exit("dev.py: could not install pip into .venv")
         if _run(PYTHON, "-m", "pip", "install", *quiet, "--upgrade", "pip") != 0:
             sys.exit("dev.py: could not upgrade pip")
