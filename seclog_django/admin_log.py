@@ -219,8 +219,8 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def bulk_create(self: Any, objs: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, objs, *args, **kwargs)
-        with guarded("django.admin_log.bulk"):
-            for entry in result:
+        for entry in result:
+            with guarded("django.admin_log.bulk"):
                 report(entry)  # bulk_create sends no post_save
         return result
 
