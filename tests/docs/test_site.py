@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,22 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
     result = _build(config, tmp_path / "site")
     assert result.returncode != 0
     assert "missing.md" in result.stdout + result.stderr
+
+
+def test_readme_links_point_at_pages_that_exist() -> None:
+    """Every relative link of the README opens a file of the repository."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\((?!https?://)([^)#\s]+)", readme)
+    assert targets, "the README links into the docs"
+    missing = [target for target in targets if not (ROOT / target).exists()]
+    assert missing == []
+
+
+def test_readme_commands_are_ones_dev_py_knows() -> None:
+    """The commands the README gives (`python3 dev.py ...`) are commands dev.py runs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = set(re.findall(r"python3 dev\.py (\w+)", readme))
+    assert {"demo", "test"} <= commands
+    dev = (ROOT / "dev.py").read_text(encoding="utf-8")
+    for command in commands:
+        assert f'command == "{command}"' in dev, command
