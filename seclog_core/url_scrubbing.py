@@ -46,8 +46,7 @@ def redact_route_params(path: str, route: str, is_sensitive: Callable[[str], boo
     parts = path.strip("/").split("/")
     if len(route_parts) > _MAX_SEGMENTS or len(parts) > 4 * _MAX_SEGMENTS:
         return original
-    # A mounted app's route lacks the mount prefix: align the two from the end.
-    offset = max(len(parts) - len(route_parts), 0)
+    offset = _alignment(route_parts, parts)
     for index, segment in enumerate(route_parts):
         names = []
         multi = False
@@ -65,6 +64,29 @@ def redact_route_params(path: str, route: str, is_sensitive: Callable[[str], boo
             parts[at] = REDACTED
     result = leading + "/".join(parts) + trailing + query
     return original if result == original else result
+
+
+def _alignment(route_parts: list[str], parts: list[str]) -> int:
+    """Where the route starts in the path: a mounted app's route lacks the mount prefix."""
+    spans_rest = any(
+        (m.group("conv1") or m.group("conv2")) == "path"
+        for segment in route_parts
+        for m in _PARAM.finditer(segment)
+    )
+    if not spans_rest:
+        return max(len(parts) - len(route_parts), 0)  # align the two from the end
+    for offset in range(max(len(parts) - len(route_parts), 0) + 1):
+        literal = [
+            (index, segment)
+            for index, segment in enumerate(route_parts)
+            if not _PARAM.search(segment)
+        ]
+        if all(
+            offset + index < len(parts) and parts[offset + index] == segment
+            for index, segment in literal
+        ):
+            return offset
+    return 0
 
 
 def _secret(name: str, is_sensitive: Callable[[str], bool]) -> bool:

@@ -60,6 +60,36 @@ def test_bidi_controls_are_escaped(char: str) -> None:
     assert f"\\u{ord(char):04x}" in out
 
 
+INVISIBLE = [
+    "\u200b",  # zero-width space
+    "\u200c",  # zero-width non-joiner
+    "\u200d",  # zero-width joiner
+    "\u2060",  # word joiner
+    "\u2063",  # invisible separator
+    "\ufeff",  # byte order mark / zero-width no-break space
+    "\u00ad",  # soft hyphen
+    "\u034f",  # combining grapheme joiner
+    "\u180e",  # Mongolian vowel separator
+    "\u3164",  # Hangul filler
+    "\U000e0041",  # tag latin capital A
+    "\U000e007f",  # cancel tag
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_format_characters_are_escaped(char: str) -> None:
+    """Text with an invisible character never displays like the text without it."""
+    out = sanitize_text(f"ad{char}min")
+    assert out != "admin"
+    assert char not in out
+    assert out.startswith("ad\\") and out.endswith("min")
+
+
+def test_astral_escapes_are_unambiguous() -> None:
+    """A tag character's escape names all of its code point (\\U000e0041), not a prefix."""
+    assert sanitize_text("\U000e0041") == "\\U000e0041"
+
+
 def test_lone_surrogates_become_replacement_characters() -> None:
     """Text with lone surrogates becomes encodable UTF-8."""
     out = sanitize_text("a\ud800b")
