@@ -310,7 +310,7 @@ def test_redacting_filter_scrubs_object_extras_and_cached_message() -> None:
     """Extras of any type and a message already formatted by another handler are scrubbed."""
     record = logging.LogRecord("app", logging.INFO, "f", 1, "login %s", ("password=MsgPw-5",), None)
     record.message = record.getMessage()
-    record.account = _Account()  # type: ignore[attr-defined]
+    record.account = _Account()
     RedactingFilter().filter(record)
     assert "MsgPw-5" not in record.getMessage() and "MsgPw-5" not in record.message
     assert "ExtraKey-6" not in str(record.account)  # type: ignore[attr-defined]
