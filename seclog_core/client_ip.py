@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -122,8 +123,17 @@ def _is_unix_peer(peer: str | None) -> bool:
     return not peer or peer.startswith(("/", "unix:", "@"))
 
 
-def _hops_from_right(raw: str, rfc7239: bool) -> Iterator[_IP | None]:
-    """The header's hops, right to left, as addresses (None for an unparsable hop).
+def _parse(token: str) -> tuple[_IP | None, str | None]:
+    """An address from one token and its text; a canonical dotted quad skips the parser."""
+    text = token.strip()
+    if CANONICAL_IPV4.fullmatch(text) is not None:
+        return ipaddress.IPv4Address(socket.inet_aton(text)), text
+    ip = parse_ip(token)
+    return ip, (None if ip is None else str(ip))
+
+
+def _hops_from_right(raw: str, rfc7239: bool) -> Iterator[tuple[_IP | None, str | None]]:
+    """The header's hops, right to left, as (address, text); (None, None) if unparsable.
 
     Only the last ``_MAX_HEADER`` characters are read; a hop cut by that cap is
     not read at all. Linear in the part read.
@@ -137,7 +147,7 @@ def _hops_from_right(raw: str, rfc7239: bool) -> Iterator[_IP | None]:
         end = comma if comma >= start else start
         if rfc7239 or "=" in token:
             token = forwarded_for(token)
-        yield parse_ip(token)
+        yield _parse(token)
 
 
 def _reported(headers: Mapping[str, str], proxies: TrustedProxies) -> str | None:
@@ -173,12 +183,10 @@ def resolve_client_address(
         and not headers.get("x-forwarded-for")
     ):
         return ClientAddress(peer, peer)  # the common case: canonical, nothing to parse
-    peer_ip = parse_ip(peer) if peer else None
-    peer_text = str(peer_ip) if peer_ip is not None else None
+    peer_ip, peer_text = _parse(peer) if peer else (None, None)
     if peer_ip is not None:
-        trusted = proxies.hop_count > 0 or proxies.trusts(peer_ip)
-        if proxies.networks and not proxies.trusts(peer_ip):
-            trusted = False
+        # With networks the peer must be in one; with a hop count alone, any peer is hop 1.
+        trusted = proxies.trusts(peer_ip) if proxies.networks else proxies.hop_count > 0
     else:
         trusted = _is_unix_peer(peer) and (proxies.unix or proxies.hop_count > 0)
     rfc7239 = proxies.header == "forwarded"
@@ -191,7 +199,7 @@ def resolve_client_address(
         if (
             raw is not None
             and peer_ip is not None
-            and any(hop == peer_ip for hop in _hops_from_right(raw, rfc7239))
+            and any(hop == peer_ip for hop, _ in _hops_from_right(raw, rfc7239))
         ):
             return ClientAddress(peer_text, peer_text)
         return ClientAddress(peer_text, peer_text, True, reported)
@@ -199,19 +207,19 @@ def resolve_client_address(
         return ClientAddress(peer_text, peer_text)
     if proxies.hop_count:
         # The peer is trusted hop 1; the client is the hop_count-th hop from the right.
-        client: _IP | None = None
-        for index, hop in enumerate(_hops_from_right(raw, rfc7239), start=1):
-            client = hop
+        client: str | None = None
+        for index, (_, text) in enumerate(_hops_from_right(raw, rfc7239), start=1):
+            client = text
             if index == proxies.hop_count:
                 break
-        return ClientAddress(None if client is None else str(client), peer_text)
-    last: _IP | None = None
-    for hop in _hops_from_right(raw, rfc7239):
+        return ClientAddress(client, peer_text)
+    last: str | None = None
+    for hop, text in _hops_from_right(raw, rfc7239):
         if hop is None or not proxies.trusts(hop):
             # The first hop that is not a trusted proxy is the client; unparsable: unknown.
-            return ClientAddress(None if hop is None else str(hop), peer_text)
-        last = hop
+            return ClientAddress(text, peer_text)
+        last = text
     if len(raw) > _MAX_HEADER:
         return ClientAddress(None, peer_text)  # the client is beyond what we read
     # Every hop is a trusted proxy (a request from inside the proxy tier): the leftmost.
-    return ClientAddress(None if last is None else str(last), peer_text)
+    return ClientAddress(last, peer_text)

@@ -103,7 +103,7 @@ def _fail(key: str, value: object, expected: str) -> ConfigError:
     if _is_secret(key):
         return ConfigError(
             f"seclog setting {key} (value not shown: it may be a secret) is invalid: "
-            f"expected {expected}, got a {type(value).__name__}"
+            f"expected {expected}, got a value of type {type(value).__name__}"
         )
     shown = repr(value)
     if len(shown) > 80:
