@@ -122,3 +122,21 @@ def test_unix_is_a_trusted_proxy_entry() -> None:
     """`unix` in trusted_proxies trusts a unix-socket peer."""
     settings = load_settings(environ={"SECLOG_TRUSTED_PROXIES": "unix, 127.0.0.1"})
     assert settings.proxies.unix and settings.proxies.configured
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter2pass@127.0.0.1:notaport/0",
+        "nope://user:hunter2pass@redis",
+        "redis://user:hunter2pass@[::1/0",
+    ],
+)
+def test_a_malformed_redis_url_error_never_shows_its_password(url: str) -> None:
+    """A redis_url that cannot be used stops start-up, naming the setting but not the password."""
+    from seclog_core.adapters import build_pipeline
+
+    with pytest.raises(ConfigError) as raised:
+        build_pipeline(detector_state="redis", redis_url=url)
+    assert "redis_url" in str(raised.value)
+    assert "hunter2pass" not in str(raised.value)
