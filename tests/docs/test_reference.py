@@ -59,3 +59,12 @@ def test_collector_example_routes_security_events_to_siem_and_file() -> None:
     # The filter drops records without the attribute every seclog event carries.
     assert keep_only == ['attributes["security.event"] == nil']
     assert "security.event" in (ROOT / "docs/events.md").read_text()
+
+
+def test_kubernetes_example_sets_only_known_seclog_settings() -> None:
+    """The Deployment example is valid YAML and every SECLOG_* variable it sets exists."""
+    deployment = yaml.safe_load((ROOT / "docs/kubernetes/app.yaml").read_text())
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    known = {f"SECLOG_{field.name.upper()}" for field in dataclasses.fields(Settings)}
+    names = {item["name"] for item in env if item["name"].startswith("SECLOG_")}
+    assert names and names <= known, names - known
