@@ -171,3 +171,13 @@ def test_social_account_connected_login_and_disconnected(bob_client: Client, bob
     assert social[0].attributes["user.name"] == "bob"
     assert updates["social_account_removed"].attributes["user.target.id"] == str(bob.pk)
     assert not SocialAccount.objects.filter(user=bob).exists()
+
+
+def test_failed_email_login_names_the_address_given(bob: User, events: CapturedEvents) -> None:
+    """With allauth's e-mail logins, a failed login is authn_login_fail naming what was typed."""
+    from django.test import override_settings
+
+    with override_settings(ACCOUNT_LOGIN_METHODS={"email"}):
+        Client().post("/accounts/login/", {"login": "bob@example.com", "password": WRONG})
+    fail = events.one("authn_login_fail")
+    assert fail.attributes["user.name"] == "bob@example.com"

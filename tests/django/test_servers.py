@@ -64,6 +64,16 @@ SERVERS = {
         "1",
         "django_site.wsgi:application",
     ],
+    # The app (and seclog's providers, built in AppConfig.ready) loaded before the fork.
+    "gunicorn-preload": lambda port: [
+        str(BIN / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--preload",
+        "django_site.wsgi:application",
+    ],
     "uvicorn": lambda port: [
         str(BIN / "uvicorn"),
         "--host",
