@@ -33,6 +33,8 @@ class Proxy:
 
     port: int
     upstream: str  # "127.0.0.1:8000" or "unix:/path/app.sock"
+    # Extra proxy_set_header lines, e.g. ("X-Real-IP", "$remote_addr").
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
@@ -58,6 +60,12 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
             process.wait(timeout=5)
 
 
+def _extra_headers(proxy: Proxy) -> str:
+    return "".join(
+        f"            proxy_set_header {name} {value};\n" for name, value in proxy.headers
+    )
+
+
 def _nginx_config(tmp: Path, proxies: Sequence[Proxy]) -> str:
     # As root the workers would drop to "nobody" and could not reach the temp dir.
     user = "user root;\n" if os.geteuid() == 0 else ""
@@ -70,7 +78,7 @@ def _nginx_config(tmp: Path, proxies: Sequence[Proxy]) -> str:
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-        }}
+{_extra_headers(proxy)}        }}
     }}"""
         for proxy in proxies
     )

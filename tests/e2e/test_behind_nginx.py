@@ -125,3 +125,44 @@ def test_client_address_behind_nginx_is_the_real_client(adapter: Adapter, tmp_pa
         for case in cases[:-1]:
             assert f"from {case.source}," not in output
         assert "from 127.0.0.1," not in output
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda adapter: adapter.name)
+def test_x_real_ip_set_by_nginx_is_the_one_header_read(adapter: Adapter, tmp_path: Path) -> None:
+    """With forwarded_header=X-Real-IP, nginx's overwritten X-Real-IP wins over forged headers."""
+    app_port, proxy_port = free_port(), free_port()
+    proxies = [Proxy(proxy_port, f"127.0.0.1:{app_port}", (("X-Real-IP", "$remote_addr"),))]
+    if adapter.server == "gunicorn":
+        command = gunicorn(adapter.target, app_port)
+    else:
+        command = uvicorn(adapter.target, app_port)
+    settings = {**adapter.settings, "SECLOG_FORWARDED_HEADER": "X-Real-IP"}
+    forged = {"X-Real-IP": "6.6.6.6", "X-Forwarded-For": "6.6.6.7", "Forwarded": "for=6.6.6.8"}
+    cases = [
+        Case("real-ip-honest", "127.0.0.11", "one_hop", {}),
+        Case("real-ip-forged", "127.0.0.12", "one_hop", forged),
+    ]
+    with otlp_receiver() as receiver:
+        env = server_env(receiver, tmp_path, settings)
+        with (
+            app_server(command, env, app_port, tmp_path / "app") as server,
+            nginx(tmp_path / "nginx", proxies),
+        ):
+            for case in cases:
+                _send(case, {"one_hop": proxy_port})
+            collected = receiver.collected
+
+            def denied() -> dict[str, ReceivedLog]:
+                return {
+                    str(log.attributes.get("url.path")): log
+                    for log in collected.security_logs()
+                    if log.event_name == "security.authz_fail"
+                }
+
+            wanted = {f"/forbidden/{case.name}" for case in cases}
+            assert collected.wait_for(lambda c: wanted <= set(denied())), server.output()[-3000:]
+    for case in cases:
+        event = denied()[f"/forbidden/{case.name}"]
+        assert event.attributes["client.address"] == case.source, (case, event.attributes)
+    names = {log.event_name for log in collected.security_logs()}
+    assert "security.malicious_extraneous" not in names
