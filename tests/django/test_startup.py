@@ -19,7 +19,7 @@ SECRET = "s3cr3t-integrity-key-value-0123456789"
 CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "unknown key": (
         f'{{"integrity_kye": "{SECRET}", "trusted_proxies": ["10.0.0.0/8"]}}',
-        ("integrity_kye", "integrity_key"),
+        ("integrity_kye", "did you mean", "integrity_key"),
     ),
     "invalid value": ('{"trusted_proxies": ["10.0.0.0/33"]}', ("trusted_proxies", "10.0.0.0/33")),
     "secret of the wrong type": (

@@ -50,6 +50,7 @@ def _seclog_report():
 _seclog_report()
 """
 _RESULT = re.compile(r"^(FAIL|ERROR): (\S+) \(([\w.]+)\)", re.MULTILINE)
+_RAN = re.compile(r"^Ran (\d+) tests? in ([\d.]+)s", re.MULTILINE)
 
 
 def fetch_tests(workdir: Path) -> Path:
@@ -108,6 +109,9 @@ def run(tests: Path, script: str, modules: list[str], env: dict[str, str]) -> tu
     )
     if not summary:
         raise SystemExit(f"{script} did not finish:\n{output[-4000:]}")
+    ran = _RAN.search(output)
+    if ran:
+        summary = f"{summary} ({ran.group(1)} tests, {ran.group(2)} s)"
     return failed, summary
 
 
