@@ -162,6 +162,19 @@ def _reported(headers: Mapping[str, str], proxies: TrustedProxies) -> str | None
     return None
 
 
+def _server_resolved(peer: _IP, headers: Mapping[str, str], header: str) -> bool:
+    """A server before us resolved the client (uvicorn's proxy headers): the peer is a hop.
+
+    The hops left of it are claims nobody vouched for; the client is the peer either way.
+    The configured header and the two standard ones are looked at, as servers read XFF.
+    """
+    for name in dict.fromkeys((header, *_FORWARDING)):
+        value = headers.get(name)
+        if value and any(hop == peer for hop, _ in _hops_from_right(value, name == "forwarded")):
+            return True
+    return False
+
+
 def resolve_client_address(
     peer: str | None,
     headers: Mapping[str, str],
@@ -194,13 +207,7 @@ def resolve_client_address(
         reported = _reported(headers, proxies)
         if reported is None:
             return ClientAddress(peer_text, peer_text)
-        # The server already resolved the client (uvicorn's proxy headers): the peer is
-        # one of the hops; the hops left of it are claims nobody vouched for.
-        if (
-            raw is not None
-            and peer_ip is not None
-            and any(hop == peer_ip for hop, _ in _hops_from_right(raw, rfc7239))
-        ):
+        if peer_ip is not None and _server_resolved(peer_ip, headers, proxies.header):
             return ClientAddress(peer_text, peer_text)
         return ClientAddress(peer_text, peer_text, True, reported)
     if raw is None:

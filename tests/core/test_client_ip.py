@@ -40,6 +40,15 @@ def test_a_server_that_already_resolved_the_client_is_recognised(xff: str) -> No
     assert not result.forwarded_header_untrusted
 
 
+def test_a_resolving_server_is_recognised_whichever_header_seclog_reads() -> None:
+    """uvicorn reads X-Forwarded-For even when seclog is set to Forwarded: still no report."""
+    proxies = TrustedProxies.parse(header="Forwarded")
+    headers = {"x-forwarded-for": "198.51.100.7"}
+    result = resolve_client_address("198.51.100.7", headers, proxies)
+    assert result.address == "198.51.100.7"
+    assert not result.forwarded_header_untrusted
+
+
 def test_trusted_chain_is_walked_right_to_left() -> None:
     """The first untrusted hop from the right is the client; spoofed left parts are skipped."""
     headers = {"x-forwarded-for": "6.6.6.6, 198.51.100.7, 10.1.1.1"}
