@@ -3,7 +3,9 @@
 Log in as ``alice`` / ``wonderland`` (admin) or ``bob`` / ``builder``; then try
 ``/admin`` as bob (403), ``/boom`` (500 with a secret in the exception that
 never leaves the process), a wrong password (``authn_login_fail``), ``/logout``.
-Under gunicorn: ``gunicorn 'example_projects.flask_app.app:create_app()'``.
+Under gunicorn: ``gunicorn 'example_projects.flask_app.app:create_app()'``; behind
+nginx on the same host add ``SECLOG_TRUSTED_PROXIES=127.0.0.1`` (``unix`` for a
+unix socket) so the client, not nginx, is ``client.address`` (docs/deployment.md).
 Point ``OTEL_EXPORTER_OTLP_ENDPOINT`` at a collector, or read JSON lines on stderr.
 """
 
