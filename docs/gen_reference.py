@@ -92,8 +92,11 @@ COMMON_ATTRIBUTES = (
     "(+ `seclog.mac`, `seclog.key_id` with a key)"
 )
 ALERT_ATTRIBUTES = (
-    "`security.rule`, `security.key`, `security.key_field`, `security.count`, "
-    "`security.window_seconds`, `security.threshold`, `security.reason`"
+    "`security.key`, `security.key_field`, `security.count`, `security.window_seconds`, "
+    "`security.threshold`, `security.reason`; the rule, under the OpenTelemetry names "
+    "`security_rule.name`, `security_rule.uuid`, `security_rule.category`, "
+    "`security_rule.description`, `security_rule.reference`, `security_rule.ruleset.name`, "
+    "`security_rule.version` (and the older `security.rule`)"
 )
 
 
@@ -113,7 +116,8 @@ def events_page() -> str:
         "",
         f"Every event carries: {COMMON_ATTRIBUTES}.",
         "",
-        f"Every alert (level CRITICAL, severity ERROR) also carries: {ALERT_ATTRIBUTES}.",
+        f"An event a detector emits (the `emitted by` column names it) also carries: "
+        f"{ALERT_ATTRIBUTES}.",
         "",
     ]
     groups: dict[str, list[str]] = {}
