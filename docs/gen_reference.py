@@ -50,7 +50,7 @@ SETTING_HELP: dict[str, str] = {
     "`Forwarded`, `X-Real-IP`, ...); read only from trusted proxies",
     "redact_keys": "extra attribute or field names whose values are always redacted",
     "redact_patterns": "extra regular expressions whose matches are redacted",
-    "redact_veto": "(code only) `callable(RedactionMatch) -> bool`; True keeps a value",
+    "redact_veto": "`callable(RedactionMatch) -> bool`; True keeps a value",
     "pseudonymize_key": "secret (16 characters or more) for keyed HMAC pseudonyms",
     "field_policies": "per attribute: `identify`, `pseudonymize` or `omit`, "
     "e.g. `user.name=pseudonymize,client.address=omit`",
@@ -79,10 +79,17 @@ SETTING_HELP: dict[str, str] = {
     "scrub_server_logs": "scrub the framework's and server's own error loggers "
     "(`django.request`, `uvicorn.error`, `gunicorn.error`, ...) too ([redaction](redaction.md))",
     "forwarded_warning": "report forwarding headers from untrusted peers",
+    "logger_provider": "the OpenTelemetry LoggerProvider to emit through; default: "
+    "the app's global one when set, else seclog's own",
+    "tracer_provider": "the TracerProvider for span events and seclog's own spans",
+    "meter_provider": "the MeterProvider for the `security.events` counter",
     "login_routes": "(ASGI) extra login route paths or patterns read for failed logins",
     "login_username_field": "(ASGI) the form or JSON field holding the user name",
     "credential_models": "(Django) `app_label.ModelName` models whose str() is a secret",
 }
+
+# Settings only code can pass (objects and callables): no environment variable names them.
+CODE_ONLY = frozenset({"redact_veto", "logger_provider", "tracer_provider", "meter_provider"})
 
 COMMON_ATTRIBUTES = (
     "`security.event`, `security.outcome`, `security.level`, `security.reason` (when known); "
@@ -190,9 +197,9 @@ def settings_page() -> str:
     for field in dataclasses.fields(Settings):
         kind = str(field.type).replace("|", "or")
         meaning = SETTING_HELP.get(field.name, "(not described yet)")
+        env = "(code only)" if field.name in CODE_ONLY else f"`SECLOG_{field.name.upper()}`"
         lines.append(
-            f"| `{field.name}` | `SECLOG_{field.name.upper()}` | `{kind}` | "
-            f"{_default(field)} | {_cell(meaning)} |"
+            f"| `{field.name}` | {env} | `{kind}` | {_default(field)} | {_cell(meaning)} |"
         )
     lines.append("")
     return "\n".join(lines)

@@ -33,8 +33,10 @@ def test_settings_page_is_generated_from_settings() -> None:
     """docs/settings.md is what the generator writes today, and names every setting."""
     page = (ROOT / "docs/settings.md").read_text(encoding="utf-8")
     assert page == _generator().settings_page(), "run: python docs/gen_reference.py"
+    code_only = _generator().CODE_ONLY
     for field in dataclasses.fields(Settings):
-        assert f"`SECLOG_{field.name.upper()}`" in page
+        assert f"| `{field.name}` |" in page
+        assert (field.name in code_only) != (f"`SECLOG_{field.name.upper()}`" in page)
 
 
 def test_every_setting_has_a_description() -> None:
