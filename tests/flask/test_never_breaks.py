@@ -115,3 +115,37 @@ def test_x_real_ip_is_read_when_it_is_the_configured_header(telemetry: Telemetry
         environ_base={"REMOTE_ADDR": "10.0.0.1"},
     )
     assert on_wire(telemetry, "authz_fail").attributes["client.address"] == "192.0.2.50"
+
+
+class Hostile:
+    """A user object on which every attribute read raises."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"{name} is unavailable")
+
+
+def _receivers() -> list[Any]:
+    from seclog_flask.integrations import flask_login, flask_security
+
+    found = [
+        flask_login._on_logged_in,
+        flask_login._on_loaded_from_cookie,
+        flask_login._on_logged_out,
+        flask_login._on_unauthorized,
+        flask_login._on_needs_refresh,
+        flask_security._on_authenticated,
+        flask_security._on_failed_authn,
+        flask_security._on_unauthenticated,
+    ]
+    found += [flask_security._mapped(name) for name in flask_security.SIGNAL_EVENTS]
+    return found
+
+
+@pytest.mark.parametrize("receiver", _receivers(), ids=lambda receiver: receiver.__name__)
+def test_every_signal_receiver_survives_a_hostile_user_and_sender(receiver: Any) -> None:
+    """No Flask-Login or Flask-Security receiver raises, whatever the signal hands it."""
+    app = Flask(__name__)
+    SecLog(app)
+    with app.test_request_context("/"):
+        receiver(app, user=Hostile())
+        receiver(Hostile(), user=Hostile())
