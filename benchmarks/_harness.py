@@ -8,12 +8,27 @@ and each suite reports medians and ratios computed within the same run.
 from __future__ import annotations
 
 import gc
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Row", "Settings", "interleave", "overhead_rows", "render_table"]
+__all__ = ["Row", "Settings", "interleave", "overhead_rows", "private_tmpdir", "render_table"]
+
+
+def private_tmpdir() -> tempfile.TemporaryDirectory[str]:
+    """A scratch directory whose ancestors only this user can write (seclog's spool checks).
+
+    As root, /tmp is "ours" yet writable by others, so the spool would refuse it.
+    """
+    base = None
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        base = os.path.join(os.path.expanduser("~"), ".cache", "seclog-bench")
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        os.chmod(base, 0o700)
+    return tempfile.TemporaryDirectory(prefix="seclog-bench-", dir=base)
 
 
 @dataclass(frozen=True)

@@ -1,145 +1,175 @@
-"""One security event through the whole seclog pipeline vs the plain SDK floor.
+"""One security event vs the hand-written plain-SDK floor and the physical floor.
 
-The floor is what seclog builds on: ``Logger.emit`` of a LogRecord plus
-``span.add_event`` with the same attributes on a recording span. seclog adds
-context enrichment, redaction of every attribute, the integrity sequence, the
-counter and the detectors.
+Each variant runs in its own process (``benchmarks._event_worker``) and exports
+over OTLP/gRPC to a real receiver in this process; variants alternate round
+by round. A round is N events (one request each, a new user and client each
+time, no tracing in the app), timed on the calling thread, then a flush of
+what the batch left for the export threads, timed separately.
+
+Rows: the physical floor (a dict build and a deque append: what capturing the
+facts costs at the least), the plain-SDK floor (a short span, one span event
+and one LogRecord with the same attributes, the SDK's batch processors and
+OTLP exporters), seclog with its defaults, seclog without detectors, and
+seclog with an integrity key (its ratio is against seclog without one).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from opentelemetry import context as otel_context
-from opentelemetry._logs import SeverityNumber
+from ._harness import Row, Settings, Timings, private_tmpdir
 
-from seclog_core import RequestContext, bind_request_context, reset_request_context
-from seclog_core.pipeline import Pipeline, new_pipeline
+__all__ = ["INTEGRITY_TARGET", "TARGET", "VARIANTS", "run"]
 
-from ._harness import Row, Settings, interleave
-from ._otel import discarding_providers, seclog_pipeline
-
-__all__ = ["TARGET", "run"]
-
-TARGET = 1.5  # seclog's event may cost at most 1.5x the floor
-
-# A failing login as an adapter reports it: a dozen attributes once enriched.
-FIELDS = {
-    "user.name": "alice@example.com",
-    "security.reason": "bad_password",
-    "auth.method": "password",
-    "auth.backend": "django.contrib.auth.backends.ModelBackend",
-}
+TARGET = 1.0  # an event may cost at most the plain-SDK floor (aim: 0.7x)
+INTEGRITY_TARGET = 1.2  # an integrity key may add at most 20% to an event
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = (
+    "physical floor",
+    "sdk floor",
+    "seclog",
+    "seclog, no detectors",
+    "seclog, integrity key",
+)
+CASE = "one authn_login_fail"
 
 
-def _context() -> RequestContext:
-    return RequestContext(
-        client_address="203.0.113.7",
-        peer_address="10.0.0.2",
-        method="POST",
-        path="/accounts/login/",
-        route="accounts/login/",
-        scheme="https",
-        server_address="shop.example.com",
-        user_agent="Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-        request_id="5f0c6a1e-4a59-4a4e-9d3c-1b1f3f0f3b2a",
-    )
-
-
-def _floor_attributes() -> dict[str, object]:
-    attrs: dict[str, object] = dict(_context().attributes())
-    attrs.update(FIELDS)
-    attrs.update(
-        {
-            "security.event": "authn_login_fail",
-            "security.outcome": "failure",
-            "security.level": "WARN",
-        }
-    )
-    return attrs
-
-
-def run(settings: Settings) -> list[Row]:
-    providers = discarding_providers()
-    try:
-        with seclog_pipeline(providers) as pipe:
-            return _measure(settings, pipe, providers)
-    finally:
-        providers.shutdown()
-
-
-def _measure(settings: Settings, pipe: object, providers: object) -> list[Row]:
-    assert isinstance(pipe, Pipeline)
-    sdk_logger = providers.logger_provider.get_logger("floor")  # type: ignore[attr-defined]
-    tracer = providers.tracer_provider.get_tracer("bench")  # type: ignore[attr-defined]
-    attrs = _floor_attributes()
-    ctx = _context()
-    counter = [0]
-
-    def floor() -> None:
-        now = time.time_ns()
-        attributes = dict(attrs)
-        sdk_logger.emit(
-            timestamp=now,
-            observed_timestamp=now,
-            context=otel_context.get_current(),
-            severity_number=SeverityNumber.WARN,
-            severity_text="WARN",
-            body="Failed login",
-            attributes=attributes,
-            event_name="security.authn_login_fail",
+class _Worker:
+    def __init__(self, variant: str, env: dict[str, str]) -> None:
+        self.variant = variant
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._event_worker", variant],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
-        span.add_event("security.authn_login_fail", attributes, now)
 
-    bare_pipe = new_pipeline(detectors=False, flood_limit=0)
+    def ready(self) -> None:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"{self.variant} worker did not start (exit {self.proc.poll()})")
 
-    def emitter(target: Pipeline) -> Callable[[], None]:
-        def emit() -> None:
-            # A new user and client each time: an ordinary event that no flood gate
-            # or detector threshold stops, while the detectors still count it.
-            n = counter[0] = counter[0] + 1
-            fields = dict(FIELDS)
-            fields["user.name"] = f"user{n}@example.com"
-            ctx.client_address = f"198.51.{(n >> 8) & 255}.{n & 255}"
-            ctx.emitted.clear()
-            target.emit("authn_login_fail", fields, context=ctx)
+    def time(self, count: int) -> tuple[float, float]:
+        """µs per event on the calling thread, and µs per event including the flush."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{count}\n")
+        self.proc.stdin.flush()
+        emit_ns, flush_ns = (int(part) for part in self.proc.stdout.readline().split())
+        return emit_ns / count / 1000.0, (emit_ns + flush_ns) / count / 1000.0
 
-        return emit
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
 
-    token = bind_request_context(ctx)
+
+def measure(
+    variants: tuple[str, ...], rounds: int, inner: int, env: dict[str, str]
+) -> tuple[Timings, Timings]:
+    """Request-thread timings and timings with the export flush, paired by round."""
+    workers = [_Worker(v, env) for v in variants]
     try:
-        with tracer.start_as_current_span("request") as span:
-            timings = interleave(
-                {
-                    "sdk floor": floor,
-                    "seclog": emitter(pipe),
-                    "seclog, no detectors": emitter(bare_pipe),
-                },
-                rounds=settings.rounds(60, 12),
-                inner=settings.rounds(200, 100),
-            )
+        for worker in workers:
+            worker.ready()
+        thread = Timings({v: [] for v in variants})
+        total = Timings({v: [] for v in variants})
+        for index in range(rounds):
+            shift = index % len(workers)
+            for worker in workers[shift:] + workers[:shift]:
+                emit_us, total_us = worker.time(inner)
+                thread.samples[worker.variant].append(emit_us)
+                total.samples[worker.variant].append(total_us)
+        return thread, total
     finally:
-        reset_request_context(token)
-    floor_us = timings.median("sdk floor")
-    rows = [Row("event", "one authn_login_fail", "sdk floor", floor_us, "µs/event", "1.00x")]
-    for name, note in (
-        ("seclog", f"{len(attrs)} attributes, detectors + flood control on"),
-        ("seclog, no detectors", "detectors and flood control off"),
-    ):
-        ratio = (floor_us + timings.median_diff(name, "sdk floor")) / floor_us
-        verdict = "met" if ratio <= TARGET else "NOT MET"
+        for worker in workers:
+            worker.close()
+
+
+def _ratio(timings: Timings, name: str, base: str) -> float:
+    base_us = timings.median(base)
+    return (base_us + timings.median_diff(name, base)) / base_us
+
+
+def rows_from(thread: Timings, total: Timings) -> list[Row]:
+    rows: list[Row] = []
+    notes = {
+        "physical floor": "dict of 13 attributes + deque append",
+        "sdk floor": "short span + span event + LogRecord, 13 attributes, OTLP/gRPC",
+        "seclog": "defaults: redaction, detectors (host state), flood gate, own span",
+        "seclog, no detectors": "detectors and flood gate off",
+        "seclog, integrity key": "ratio vs seclog without a key",
+    }
+    for name in thread.samples:
+        if name == "seclog, integrity key":
+            ratio = _ratio(thread, name, "seclog")
+            target, ok = f"<= {INTEGRITY_TARGET:.1f}x no key", ratio <= INTEGRITY_TARGET
+        else:
+            ratio = _ratio(thread, name, "sdk floor")
+            target, ok = (
+                (f"<= {TARGET:.1f}x sdk floor", ratio <= TARGET) if name == "seclog" else ("", True)
+            )
+        physical = thread.median_diff(name, "physical floor")
+        note = notes.get(name, "")
+        if name != "physical floor":
+            note += f"; +{physical:.1f} µs over the physical floor"
         rows.append(
             Row(
                 "event",
-                "one authn_login_fail",
+                f"{CASE}, request thread",
                 name,
-                timings.median(name),
+                thread.median(name),
                 "µs/event",
                 f"{ratio:.2f}x",
-                f"<= {TARGET:.1f}x floor" if name == "seclog" else "",
-                verdict if name == "seclog" else "",
+                target,
+                ("met" if ok else "NOT MET") if target else "",
                 note,
             )
         )
+    for name in total.samples:
+        if name == "physical floor":
+            continue
+        base = "seclog" if name == "seclog, integrity key" else "sdk floor"
+        rows.append(
+            Row(
+                "event",
+                f"{CASE}, incl. export flush",
+                name,
+                total.median(name),
+                "µs/event",
+                f"{_ratio(total, name, base):.2f}x",
+                note=f"vs {base}; every thread's work",
+            )
+        )
     return rows
+
+
+def run(settings: Settings) -> list[Row]:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.otlp import otlp_receiver
+
+    with otlp_receiver() as receiver, private_tmpdir() as scratch:
+        env = {**os.environ, **receiver.env("grpc"), "PYTHONPATH": str(ROOT)}
+        for name in ("OTEL_BLRP_SCHEDULE_DELAY", "OTEL_BSP_SCHEDULE_DELAY"):
+            env.pop(name, None)  # every variant keeps the SDK's defaults
+        env["BENCH_STATE_DIR"] = str(Path(scratch, "state"))
+        env["SECLOG_SPOOL_DIR"] = str(Path(scratch, "spool"))
+        env["SECLOG_LOCAL_SINK"] = "none"
+        thread, total = measure(
+            VARIANTS,
+            rounds=settings.rounds(30, 8),
+            inner=settings.rounds(300, 150),
+            env=env,
+        )
+    return rows_from(thread, total)
