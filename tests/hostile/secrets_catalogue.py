@@ -7,6 +7,7 @@ can only mean seclog let it through.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -105,12 +106,12 @@ def _fill(
     alphabet: str = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
 ) -> str:
     """A deterministic, suite-unique filler of `length` characters from `alphabet`."""
-    out = []
-    state = sum(ord(c) * (i + 7) for i, c in enumerate(seed)) or 1
-    for _ in range(length):
-        state = (state * 1103515245 + 12345) % (2**31)
-        out.append(alphabet[state % len(alphabet)])
-    return "".join(out)
+    stream = b""
+    counter = 0
+    while len(stream) < length:
+        stream += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
+        counter += 1
+    return "".join(alphabet[b % len(alphabet)] for b in stream[:length])
 
 
 _HEX = "0123456789abcdef"

@@ -116,6 +116,11 @@ async def csrf_form() -> PlainTextResponse:
     return PlainTextResponse("form accepted")
 
 
+@app.get("/reset/{token}")
+async def reset(token: str) -> PlainTextResponse:
+    return PlainTextResponse("reset link expired", status_code=401)
+
+
 @app.api_route("/boom", methods=["GET", "POST"])
 async def boom(request: Request) -> PlainTextResponse:
     body = (await request.body()).decode("utf-8", "replace")

@@ -85,6 +85,11 @@ def csrf_form() -> str:
     return "form accepted"
 
 
+@app.get("/reset/<token>")
+def reset(token: str) -> tuple[str, int]:
+    return "reset link expired", 401
+
+
 @app.route("/boom", methods=["GET", "POST"])
 @csrf.exempt
 def boom() -> str:

@@ -15,4 +15,5 @@ urlpatterns = [
     path("limited", views.limited),
     path("csrf-form", views.csrf_form),
     path("boom", views.boom),
+    path("reset/<str:token>", views.reset),
 ]

@@ -53,6 +53,10 @@ def csrf_form(request: HttpRequest) -> HttpResponse:
     return HttpResponse("form accepted")
 
 
+def reset(request: HttpRequest, token: str) -> HttpResponse:
+    return HttpResponse("reset link expired", status=401)
+
+
 @csrf_exempt
 def boom(request: HttpRequest) -> HttpResponse:
     body = request.body.decode("utf-8", "replace")
