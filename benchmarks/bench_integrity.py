@@ -1,6 +1,8 @@
 """Request-thread cost of emission with integrity on vs off, and on-disk spool throughput.
 
-Run: python benchmarks/bench_integrity.py
+Run: python benchmarks/bench_integrity.py, or as the ``integrity`` suite of
+``python -m benchmarks`` (table rows; the event suite also has the key on vs
+off with seclog's defaults and real export).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from seclog_core import export, pipeline
 from seclog_core._segments import Spool
 from seclog_core.spool import DurableLogProcessor, Outcome
 
+from ._harness import Row, Settings
+
 EVENTS, ROUNDS = 2000, 7
 
 
@@ -28,7 +32,9 @@ def _emission_median_us(**settings: Any) -> float:
     """Median per-event time on the calling thread, through the real durable hand-off."""
     provider = LoggerProvider(shutdown_on_exit=False)
     processor = DurableLogProcessor(
-        InMemoryLogRecordExporter(), lambda payload, timeout: Outcome.OK, None
+        InMemoryLogRecordExporter(),  # type: ignore[no-untyped-call]
+        lambda payload, timeout: Outcome.OK,
+        None,
     )
     provider.add_log_record_processor(processor)
     export.set_providers(
@@ -47,7 +53,7 @@ def _emission_median_us(**settings: Any) -> float:
 
 
 def _sample_batch(size: int = 512) -> tuple[int, bytes]:
-    memory = InMemoryLogRecordExporter()
+    memory = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     provider = LoggerProvider(shutdown_on_exit=False)
     provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
     export.set_providers(
@@ -82,6 +88,50 @@ def _spool_throughput() -> dict[str, float]:
         "replay_mb_s": total / replay_s / 1e6,
         "replay_records_s": count * batches / replay_s,
     }
+
+
+def run(settings: Settings) -> list[Row]:
+    """Table rows: integrity off vs on per event (rounds alternate), then spool throughput."""
+    offs: list[float] = []
+    ons: list[float] = []
+    for _ in range(settings.rounds(5, 2)):
+        offs.append(_emission_median_us())
+        ons.append(_emission_median_us(integrity_key="bench-key-0123456789abcdef"))
+    off, on = statistics.median(offs), statistics.median(ons)
+    ratio = statistics.median(b / a for a, b in zip(offs, ons, strict=True))
+    case = "emission, detectors and own span off"
+    stats = _spool_throughput()
+    batch = f"{stats['batch_records']:.0f}-record batches of {stats['batch_kib']:.0f} KiB"
+    return [
+        Row("integrity", case, "integrity off", off, "µs/event", "1.00x"),
+        Row(
+            "integrity",
+            case,
+            "seclog, integrity key",
+            on,
+            "µs/event",
+            f"{ratio:.2f}x",
+            "<= 1.2x off",
+            "met" if ratio <= 1.2 else "NOT MET",
+            "HMAC chain + sequence on the request thread",
+        ),
+        Row(
+            "integrity",
+            "spool append, fsync per batch",
+            "seclog",
+            stats["write_records_s"],
+            "records/s",
+            note=f"{stats['write_mb_s']:.0f} MB/s, {batch}",
+        ),
+        Row(
+            "integrity",
+            "spool replay",
+            "seclog",
+            stats["replay_records_s"],
+            "records/s",
+            note=f"{stats['replay_mb_s']:.0f} MB/s",
+        ),
+    ]
 
 
 def main() -> None:
