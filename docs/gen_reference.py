@@ -36,6 +36,8 @@ EMITTED_BY: dict[str, str] = {
     "malicious_attack_tool": "the `attack_tool` detector",
     "privilege_permissions_changed": "Django `is_staff` / `is_superuser` changes",
     "sys_error": "HTTP 5xx and unhandled exceptions, in every adapter",
+    "sys_checkpoint": "seclog itself, with an integrity key: periodic and closing checkpoints "
+    "([integrity](integrity.md))",
     "user_created": "Django user saved for the first time; Flask-Security-Too registration",
     "user_updated": "Flask-Security-Too account changes",
     "user_archived": "Django user deactivated",
@@ -96,7 +98,7 @@ COMMON_ATTRIBUTES = (
     "from the request: `client.address`, `user.name`, `user.id`, `user_agent.original`, "
     "`http.request.method`, `http.route`, `url.path`, `http.response.status_code`, "
     "`http.request.id`; integrity: `seclog.stream_id`, `seclog.sequence` "
-    "(+ `seclog.mac`, `seclog.key_id` with a key)"
+    "(+ `seclog.mac`, `seclog.mac_v`, `seclog.key_id` with a key)"
 )
 ALERT_ATTRIBUTES = (
     "`security.key`, `security.key_field`, `security.count`, `security.window_seconds`, "

@@ -121,7 +121,7 @@ def build_inventory(report: CheckReport) -> dict[str, Any]:
     settings = report.settings
     attributes = [*_CONTEXT_ATTRIBUTES, *_EVENT_ATTRIBUTES, "seclog.stream_id", "seclog.sequence"]
     if settings is not None and settings.integrity_key:
-        attributes += ["seclog.mac", "seclog.key_id"]
+        attributes += ["seclog.mac", "seclog.mac_v", "seclog.key_id"]
     if settings is not None and settings.ecs:
         attributes += ["event.category", "event.type", "event.outcome"]
     if settings is not None and settings.ocsf:
