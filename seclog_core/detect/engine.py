@@ -44,7 +44,7 @@ _AUTHZ = frozenset({"authz_fail", "malicious_direct_reference"})
 
 _REASONS: Mapping[str, str] = {
     "brute_force": "{count} failed logins on one account within {window:g} s",
-    "credential_stuffing": "failed logins for {count} accounts from one client within {window:g} s",
+    "credential_stuffing": "failed logins for {count} accounts from {who} within {window:g} s",
     "slow_brute_force": "{count} failed logins on one account within {window:g} s",
     "distributed_brute_force": "failed logins from {count} clients on one account within "
     "{window:g} s",
@@ -264,7 +264,8 @@ class DetectorEngine:
             if key != "*":  # the app-wide view of this attack must not alert it again
                 backend.claim("stuffing_app", "*", rule.cooldown, now)
             field = "client.address" if key != "*" else "service"
-            item = _Pending(rule, _record(rule, key), field, identity, {})
+            who = "many clients" if key == "*" else "one client"
+            item = _Pending(rule, _record(rule, key), field, identity, {"who": who})
             extra: dict[str, AttributeValue] = {"security.distributed": key == "*"}
             self._alert(rule, key, field, names, item, None, extra)
             return  # one attack, one alert: the app-wide view adds nothing now

@@ -135,7 +135,7 @@ STUFFING_MIN_FAILURE_RATIO = 0.8
 UNKNOWN_USER_REASONS = frozenset({"unknown_user", "user_not_found", "no_such_user", "unknown"})
 # A botnet sends a few names per address: the whole app failing for this many times the
 # threshold of distinct names, at the same failure ratio, is stuffing from many clients.
-STUFFING_APP_FACTOR = 5
+STUFFING_APP_FACTOR = 10
 
 
 @dataclass(frozen=True, slots=True)

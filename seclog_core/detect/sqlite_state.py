@@ -1,11 +1,12 @@
 """Detector state shared by every worker of one host: SQLite in WAL mode, no service to run.
 
-One file per service in seclog's state directory; each event's hits are one
-``BEGIN IMMEDIATE`` transaction, so workers of a pre-fork server (gunicorn,
-uvicorn ``--workers``) count together and exactly one of them claims a
-cooldown. Keys are digested (user names and addresses never reach the disk)
-and rows are bounded per bucket, so the file stays small whatever an attacker
-sends. The directory must be trusted like the spool: owned by the current
+One file per service in seclog's state directory, one row per counted key
+(account, client, the app) holding every rule's window for it. Each event's
+hits are one ``BEGIN IMMEDIATE`` transaction, so workers of a pre-fork server
+(gunicorn, uvicorn ``--workers``) count together and exactly one of them claims
+a cooldown. Keys are digested (user names and addresses never reach the disk)
+and rows are bounded in number and size, so the file stays small whatever an
+attacker sends. The directory must be trusted like the spool: owned by the current
 user, not writable by others. When it is not, or the file cannot be opened or
 written, detectors fall back to per-process state, say so once, count each
 failure and try the file again after a backoff; nothing is raised into the app.
@@ -18,6 +19,7 @@ import os
 import re
 import sqlite3
 import stat
+import struct
 import threading
 import time
 from array import array
@@ -35,12 +37,10 @@ _BUSY_MS = 200
 _SWEEP_EVERY = 512
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS state (
-  bucket TEXT NOT NULL,
-  key TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS counters (
+  key TEXT PRIMARY KEY,
   data BLOB NOT NULL,
-  expires REAL NOT NULL,
-  PRIMARY KEY (bucket, key)
+  expires REAL NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -94,6 +94,71 @@ def _unpack(blob: object) -> list[float] | dict[str, float] | None:
     return None
 
 
+_ENTRY = struct.Struct("<dI")  # expires, size of the packed window
+# Keys are accounts, clients and the app: rows are capped at max_keys per kind.
+_KEY_KINDS = 3
+
+
+def _encode(entries: dict[str, tuple[float, bytes]]) -> bytes:
+    """One row: per rule (bucket) its expiry and packed window, or a cooldown's expiry."""
+    parts: list[bytes] = []
+    for name, (expires, data) in entries.items():
+        raw = name.encode()
+        parts += (bytes((len(raw),)), raw, _ENTRY.pack(expires, len(data)), data)
+    return b"".join(parts)
+
+
+def _decode(blob: bytes) -> dict[str, tuple[float, bytes]]:
+    entries: dict[str, tuple[float, bytes]] = {}
+    at, end = 0, len(blob)
+    while at < end:
+        size = blob[at]
+        name = blob[at + 1 : at + 1 + size].decode()
+        at += 1 + size
+        expires, length = _ENTRY.unpack_from(blob, at)
+        at += _ENTRY.size
+        entries[name] = (expires, blob[at : at + length])
+        at += length
+    return entries
+
+
+def _hit(entries: dict[str, tuple[float, bytes]], hit: Hit, now: float) -> HitResult:
+    horizon = now - hit.window
+    entry = entries.get(hit.bucket)
+    data = _unpack(entry[1]) if entry is not None else None
+    if hit.member is None:
+        times = [t for t in data if t > horizon] if isinstance(data, list) else []
+        times.append(now)
+        del times[: max(0, len(times) - hit.cap)]
+        count = len(times)
+        stored = _pack_counts(times)
+    else:
+        members = dict(data) if isinstance(data, dict) else {}
+        member = hit.member
+        if len(member) > 64 or "\0" in member:
+            member = digest(member)
+        members.pop(member, None)
+        members[member] = now
+        kept = [(m, t) for m, t in members.items() if t > horizon][-hit.cap :]
+        count = len(kept)
+        stored = _pack_members(kept)
+    entries[hit.bucket] = (now + hit.window, stored)
+    if hit.threshold <= 0 or count < hit.threshold:
+        return HitResult(count, False)
+    return HitResult(count, _claim(entries, hit.bucket, hit.cooldown, now))
+
+
+def _claim(
+    entries: dict[str, tuple[float, bytes]], bucket: str, cooldown: float, now: float
+) -> bool:
+    slot = "!" + bucket  # the cooldown lives next to the window it guards
+    current = entries.get(slot)
+    if current is not None and current[0] > now:
+        return False
+    entries[slot] = (now + cooldown, b"")
+    return True
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
@@ -141,10 +206,10 @@ class SQLiteState:
                 if conn is not None:
                     with conn:
                         conn.execute("BEGIN IMMEDIATE")
-                        times = self._load(conn, bucket, key)
-                        conn.execute(
-                            "DELETE FROM state WHERE bucket = ? AND key = ?", (bucket, digest(key))
-                        )
+                        entries = self._load(conn, key, now)
+                        entry = entries.pop(bucket, None)
+                        self._store(conn, key, entries)
+                    times = _unpack(entry[1]) if entry is not None else None
                     kept = times if isinstance(times, list) else []
                     return sum(1 for t in kept if t > now - window)
         except Exception as exc:
@@ -156,7 +221,8 @@ class SQLiteState:
             with self._lock:
                 conn = self._connection()
                 if conn is not None:
-                    data = self._load(conn, bucket, key)
+                    entry = self._load(conn, key, now).get(bucket)
+                    data = _unpack(entry[1]) if entry is not None else None
                     values: list[float] = list(
                         data.values() if isinstance(data, dict) else data or ()
                     )
@@ -172,7 +238,11 @@ class SQLiteState:
                 if conn is not None:
                     with conn:
                         conn.execute("BEGIN IMMEDIATE")
-                        return self._claim(conn, bucket, key, cooldown, now)
+                        entries = self._load(conn, key, now)
+                        claimed = _claim(entries, bucket, cooldown, now)
+                        if claimed:
+                            self._store(conn, key, entries)
+                        return claimed
         except Exception as exc:
             self._down(exc)
         return self.fallback.claim(bucket, key, cooldown, now)
@@ -182,83 +252,56 @@ class SQLiteState:
     def _hit_many(
         self, conn: sqlite3.Connection, hits: Sequence[Hit], now: float
     ) -> list[HitResult]:
+        # One row per key holds every rule's window and cooldown for it: a failed login
+        # touches three rows (account, client, app), the cost of a commit is per row.
+        rows: dict[str, dict[str, tuple[float, bytes]]] = {}
         results: list[HitResult] = []
         with conn:  # one transaction: all hits of one event, atomically across workers
             conn.execute("BEGIN IMMEDIATE")
             for hit in hits:
-                results.append(self._hit(conn, hit, now))
+                entries = rows.get(hit.key)
+                if entries is None:
+                    entries = rows[hit.key] = self._load(conn, hit.key, now)
+                results.append(_hit(entries, hit, now))
+            for key, entries in rows.items():
+                self._store(conn, key, entries)
         self._writes += 1
         if self._writes % _SWEEP_EVERY == 0:
             self._sweep(conn, now)
         return results
 
-    def _hit(self, conn: sqlite3.Connection, hit: Hit, now: float) -> HitResult:
-        horizon = now - hit.window
-        data = self._load(conn, hit.bucket, hit.key)
-        count: int
-        if hit.member is None:
-            times = [t for t in data if t > horizon] if isinstance(data, list) else []
-            times.append(now)
-            del times[: max(0, len(times) - hit.cap)]
-            count = len(times)
-            stored = _pack_counts(times)
-        else:
-            members = dict(data) if isinstance(data, dict) else {}
-            member = hit.member
-            if len(member) > 64 or "\0" in member:
-                member = digest(member)
-            members.pop(member, None)
-            members[member] = now
-            kept = [(m, t) for m, t in members.items() if t > horizon][-hit.cap :]
-            count = len(kept)
-            stored = _pack_members(kept)
-        conn.execute(
-            "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)",
-            (hit.bucket, digest(hit.key), stored, now + hit.window),
-        )
-        if hit.threshold <= 0 or count < hit.threshold:
-            return HitResult(count, False)
-        return HitResult(count, self._claim(conn, hit.bucket, hit.key, hit.cooldown, now))
-
-    def _claim(
-        self, conn: sqlite3.Connection, bucket: str, key: str, cooldown: float, now: float
-    ) -> bool:
-        slot = "cooldown:" + bucket
-        row = conn.execute(
-            "SELECT expires FROM state WHERE bucket = ? AND key = ?", (slot, digest(key))
-        ).fetchone()
-        if row is not None and row[0] > now:
-            return False
-        conn.execute(
-            "INSERT OR REPLACE INTO state VALUES (?, ?, '1', ?)",
-            (slot, digest(key), now + cooldown),
-        )
-        return True
-
     def _load(
-        self, conn: sqlite3.Connection, bucket: str, key: str
-    ) -> list[float] | dict[str, float] | None:
-        row = conn.execute(
-            "SELECT data FROM state WHERE bucket = ? AND key = ?", (bucket, digest(key))
-        ).fetchone()
-        if row is None:
-            return None
-        return _unpack(row[0])
+        self, conn: sqlite3.Connection, key: str, now: float
+    ) -> dict[str, tuple[float, bytes]]:
+        row = conn.execute("SELECT data FROM counters WHERE key = ?", (digest(key),)).fetchone()
+        if row is None or not isinstance(row[0], bytes):
+            return {}
+        return {name: entry for name, entry in _decode(row[0]).items() if entry[0] > now}
+
+    def _store(
+        self, conn: sqlite3.Connection, key: str, entries: dict[str, tuple[float, bytes]]
+    ) -> None:
+        if not entries:
+            conn.execute("DELETE FROM counters WHERE key = ?", (digest(key),))
+            return
+        expires = max(entry[0] for entry in entries.values())
+        conn.execute(
+            "INSERT OR REPLACE INTO counters VALUES (?, ?, ?)",
+            (digest(key), _encode(entries), expires),
+        )
 
     def _sweep(self, conn: sqlite3.Connection, now: float) -> None:
-        """Drop expired rows, then the soonest-expiring rows of any bucket over max_keys."""
+        """Drop expired rows, then the soonest-expiring rows past the key cap."""
+        cap = self.max_keys * _KEY_KINDS
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("DELETE FROM state WHERE expires <= ?", (now,))
-            over = conn.execute(
-                "SELECT bucket, COUNT(*) - ? FROM state GROUP BY bucket HAVING COUNT(*) > ?",
-                (self.max_keys, self.max_keys),
-            ).fetchall()
-            for bucket, excess in over:
+            conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+            (rows,) = conn.execute("SELECT COUNT(*) FROM counters").fetchone()
+            if rows > cap:
                 conn.execute(
-                    "DELETE FROM state WHERE bucket = ? AND key IN (SELECT key FROM state "
-                    "WHERE bucket = ? ORDER BY expires LIMIT ?)",
-                    (bucket, bucket, excess),
+                    "DELETE FROM counters WHERE key IN "
+                    "(SELECT key FROM counters ORDER BY expires LIMIT ?)",
+                    (rows - cap,),
                 )
 
     def _connection(self) -> sqlite3.Connection | None:
@@ -277,6 +320,7 @@ class SQLiteState:
             self.path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False
         )
         try:
+            conn.execute("PRAGMA page_size=1024")  # small rows: write fewer bytes per commit
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(
                 "PRAGMA synchronous=NORMAL"

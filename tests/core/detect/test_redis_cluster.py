@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,15 +17,29 @@ from redis.cluster import RedisCluster
 from seclog_core.detect import Hit
 from seclog_core.detect.redis_state import RedisState
 from tests.core.detect.conftest import alerts
-from tests.support.redis import REDIS_SERVER, free_port
+from tests.support.redis import REDIS_SERVER
 
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster-bus port (port + 10000) is free and valid too."""
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(20000, 50000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[str]:
     """Three masters on 127.0.0.1 sharing the 16,384 slots; yields a seclog redis_url."""
-    ports = [free_port() for _ in range(3)]
+    ports = [_cluster_port() for _ in range(3)]
     procs = []
     for port in ports:
         workdir = tmp_path / str(port)
@@ -52,13 +68,14 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             )
         )
     try:
-        for port in ports:
-            deadline = time.monotonic() + 10
+        for port, proc in zip(ports, procs, strict=True):
+            deadline = time.monotonic() + 30
             while True:
                 try:
-                    redis.Redis(port=port, socket_timeout=0.5).ping()
+                    redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5).ping()
                     break
                 except redis.ConnectionError:
+                    assert proc.poll() is None, f"redis-server on {port} exited"
                     assert time.monotonic() < deadline
                     time.sleep(0.05)
         subprocess.run(
@@ -67,7 +84,8 @@ def cluster(tmp_path: Path) -> Iterator[str]:
             check=True, capture_output=True, timeout=30,
         )  # fmt: skip
         deadline = time.monotonic() + 20
-        while redis.Redis(port=ports[0]).cluster("info").get("cluster_state") != "ok":
+        node = redis.Redis(host="127.0.0.1", port=ports[0])
+        while node.cluster("info").get("cluster_state") != "ok":
             assert time.monotonic() < deadline
             time.sleep(0.1)
         yield f"redis://127.0.0.1:{ports[0]}/0?cluster=true"

@@ -86,10 +86,21 @@ def _spread_logins(url: str, user: str, count: int) -> set[str]:
     return workers
 
 
+def _count(receiver: Receiver, name: str) -> int:
+    return sum(1 for log in receiver.collected.security_logs() if log.event_name == name)
+
+
+def _wait_for(receiver: Receiver, name: str, count: int) -> None:
+    """Wait (generously: the machine may be loaded) until ``count`` ``name`` records arrived."""
+    assert receiver.collected.wait_for(
+        lambda _c: _count(receiver, "security." + name) >= count, timeout=90
+    ), f"expected {count} {name} at the collector, got {_count(receiver, 'security.' + name)}"
+
+
 def _wait_quiet(receiver: Receiver) -> None:
-    """Wait until the receiver has seen no new record for a second."""
+    """Wait until the receiver has seen no new record for two seconds."""
     last, stable_since = -1, time.monotonic()
-    while time.monotonic() - stable_since < 1.5:
+    while time.monotonic() - stable_since < 2.0:
         now = len(receiver.collected.security_logs())
         if now != last:
             last, stable_since = now, time.monotonic()
@@ -103,13 +114,9 @@ def test_failed_logins_spread_over_workers_raise_one_alert_at_the_threshold(kind
         workers = _spread_logins(url, "alice", 9)
         workers |= _spread_logins(url, "Alice", 1)  # another spelling, same account
         assert len(workers) >= 2, "the requests must reach more than one worker"
-        got = receiver.collected.wait_for(
-            lambda c: any(
-                log.event_name == "security.authn_login_fail_max" for log in c.security_logs()
-            )
-        )
-        assert got, "no alert reached the collector"
+        _wait_for(receiver, "authn_login_fail_max", 1)
         workers |= _spread_logins(url, "alice", 5)
+        _wait_for(receiver, "authn_login_fail", 15)
         _wait_quiet(receiver)
         logs = receiver.collected.security_logs()
         alerts = [log for log in logs if log.event_name == "security.authn_login_fail_max"]
@@ -127,12 +134,7 @@ def test_success_after_failures_counts_every_workers_failures(kind, tmp_path):
         workers = _spread_logins(url, "bob", 6)
         workers.add(_login(url, "bob", "right"))
         assert len(workers) >= 2, "the requests must reach more than one worker"
-        assert receiver.collected.wait_for(
-            lambda c: any(
-                log.event_name == "security.authn_login_successafterfail"
-                for log in c.security_logs()
-            )
-        )
+        _wait_for(receiver, "authn_login_successafterfail", 1)
         _wait_quiet(receiver)
         derived = [
             log
@@ -151,6 +153,7 @@ def test_per_process_state_is_the_explicit_choice_that_splits_counts(tmp_path):
     ):
         workers = _spread_logins(url, "carol", 10)
         assert len(workers) >= 2
+        _wait_for(receiver, "authn_login_fail", 10)
         _wait_quiet(receiver)
         names = [log.event_name for log in receiver.collected.security_logs()]
         assert names.count("security.authn_login_fail") == 10
