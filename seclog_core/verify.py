@@ -595,11 +595,16 @@ def _check_macs(
             if not record.raw.problems:
                 verified += 1
         elif keys.named(key_id) or not keys.ids():
+            cut = len(record.mac) < 64 and all(c in "0123456789abcdef" for c in record.mac)
             report(
                 "modified",
                 record,
                 f"MAC mismatch (key id {shown(key_id)}): the record was changed or forged, "
-                "or the key is wrong",
+                + (
+                    "or its MAC was cut short (an attribute value length limit below 64?)"
+                    if cut
+                    else "or the key is wrong"
+                ),
             )
         else:
             report(
