@@ -5,7 +5,8 @@ Everything is read from the entry's own columns: the content type from
 actor from the request's already-loaded user when the ids match (else the id
 only). Entries the admin writes with ``bulk_create`` (Django 5.1+ actions on
 several objects, which send no ``post_save``) are reported by wrapping
-``bulk_create`` of ``LogEntry``'s manager class only. Credential models never send their ``str()``.
+``bulk_create`` of ``LogEntry``'s manager class only. Credential models never
+send their ``str()`` (see ``_credentials``).
 """
 
 from __future__ import annotations

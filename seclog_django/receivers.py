@@ -24,6 +24,7 @@ from ._emit import emit
 from ._names import id_of
 from ._request import acting_user, bound_request, context_for, username_of
 from .membership import names as _names
+from .membership import tracking
 
 __all__ = ["connect", "mark_reported", "was_reported"]
 
@@ -110,9 +111,9 @@ def _snapshot(sender: Any, instance: Any, **_: Any) -> None:
         # Read straight from __dict__: a deferred field must never cost a query.
         values = instance.__dict__
         values[_SNAPSHOT] = {name: values[name] for name in _TRACKED if name in values}
-        # Remembered so group.user_set.add(pk) can name the user without a query.
-        field = getattr(sender, "USERNAME_FIELD", "username")
-        _names.remember_as(sender, values.get(sender._meta.pk.attname), values.get(field))
+        if tracking():  # so group.user_set.add(pk) can name the user without a query
+            field = getattr(sender, "USERNAME_FIELD", "username")
+            _names.remember_as(sender, values.get(sender._meta.pk.attname), values.get(field))
 
 
 def _user_saved(
