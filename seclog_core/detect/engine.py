@@ -105,8 +105,10 @@ class DetectorEngine:
             pending: list[_Pending] = []
             scanning = self.rules["scanning"]
             tool = self._tool(ctx.user_agent)
-            client = client_key(ctx.client_address, self._prefix)
-            if (tool or (status == 404 and scanning.enabled)) and client:
+            counted = tool or (status == 404 and scanning.enabled)
+            # Parsing the address is the costly part: only for a response that counts.
+            client = client_key(ctx.client_address, self._prefix) if counted else None
+            if counted and client:
                 identity: dict[str, AttributeValue] = {"client.address": str(ctx.client_address)}
                 if ctx.user_name:
                     identity["user.name"] = str(ctx.user_name)
