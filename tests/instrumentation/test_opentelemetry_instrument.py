@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -51,6 +52,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
 def instrumented(app: str, receiver: Receiver, **extra_env: str) -> Iterator[int]:
     """Serve `app` under the real opentelemetry-instrument command; yield its port."""
     port = free_port()
+    state = tempfile.TemporaryDirectory(prefix="seclog-instrument-")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
     env.update(receiver.env("http/protobuf"))
     env.update(
@@ -60,6 +62,9 @@ def instrumented(app: str, receiver: Receiver, **extra_env: str) -> Iterator[int
             "OTEL_LOGS_EXPORTER": "otlp",
             "OTEL_METRICS_EXPORTER": "none",
             "PYTHONPATH": str(ROOT),
+            # seclog's detector state and spool stay in a temporary directory.
+            "SECLOG_STATE_DIR": state.name,
+            "SECLOG_SPOOL_DIR": str(Path(state.name) / "spool"),
             # As for the contrib Django instrumentor: settings named before the app starts.
             "DJANGO_SETTINGS_MODULE": "tests.instrumentation.apps.django_plain",
             **extra_env,
@@ -84,6 +89,7 @@ def instrumented(app: str, receiver: Receiver, **extra_env: str) -> Iterator[int
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+        state.cleanup()
 
 
 def _request(port: int, method: str, path: str) -> int:
