@@ -20,7 +20,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
@@ -75,8 +74,9 @@ def per_event_cost(rounds: int, per_round: int) -> dict[str, float]:
                     pipe.emit("authn_login_fail", {"user.name": f"u{r}-{i % 50}"})
                 samples.append((time.perf_counter() - start) / per_round * 1e6)
         results[label] = statistics.median(samples)
-    # Thresholds out of reach: this measures counting, not the (rare) alert emission.
-    quiet = {name: replace(rule, threshold=10**9) for name, rule in DEFAULT_RULES.items()}
+    # Default rules: their thresholds also cap what each key keeps (raising them to keep
+    # alerts out would inflate every window). Alerts fire once per key, then cooldowns.
+    quiet = dict(DEFAULT_RULES)
     events = [_event(f"u{i % 500}", f"198.51.100.{i % 200}") for i in range(per_round)]
     backends: dict[str, StateBackend] = {
         "engine alone (process state, memory)": MemoryState(),
