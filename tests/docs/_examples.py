@@ -63,6 +63,9 @@ def run(page_blocks: list[Block], cwd: Path) -> subprocess.CompletedProcess[str]
     """Run a page's blocks in order, in one fresh interpreter with no collector configured."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
     env["SECLOG_LOCAL_SINK"] = "none"
+    # Detector state and any cache stay in the test's own directory.
+    env["SECLOG_STATE_DIR"] = str(cwd / "state")
+    env["XDG_CACHE_HOME"] = str(cwd / "cache")
     payload = json.dumps([{"where": b.where, "code": b.code} for b in page_blocks])
     return subprocess.run(
         [sys.executable, "-c", _DRIVER],
