@@ -160,11 +160,8 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
     else:
         from seclog_core.detect.sqlite_state import state_file
 
-        report.add(
-            "ok",
-            "detectors",
-            f"detectors on, state shared by this host's workers in {state_file(settings.state_dir)}",
-        )
+        where = state_file(settings.state_dir)
+        report.add("ok", "detectors", f"detectors on, state shared by the host's workers: {where}")
 
 
 def _import_hint(target: str) -> str:
