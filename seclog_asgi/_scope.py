@@ -10,7 +10,7 @@ is emitted and when the response is finished.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from seclog_core import RequestContext
@@ -81,10 +81,17 @@ def _host_without_port(host: str | None) -> str | None:
     return name if name and port.isdigit() else host
 
 
+@lru_cache(maxsize=16)
+def _extra_header(setting: str) -> bytes | None:
+    """The forwarding header's raw name when _read_headers does not read it already."""
+    name = setting.strip().lower().encode("latin-1")
+    return None if name in _WANTED else name
+
+
 def _forwarding(scope: Scope, pipeline: Pipeline) -> str | None:
     """The operator's forwarding header when it is not one _read_headers reads (X-Real-IP)."""
-    name = pipeline.settings.forwarded_header.strip().lower().encode("latin-1")
-    if name in _WANTED:
+    name = _extra_header(pipeline.settings.forwarded_header)  # once per setting, not request
+    if name is None:
         return None
     for item in scope.get("headers") or ():
         if bytes(item[0]).lower() == name:
