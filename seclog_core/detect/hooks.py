@@ -23,9 +23,10 @@ __all__ = ["Alert", "AlertCallback", "on_alert", "remove_alert_callback", "run_c
 class Alert:
     """What a detector found.
 
-    ``key`` is the value the rule counts per (a user name, a client address,
-    ``"*"`` for the whole app), pseudonymized when the pipeline pseudonymizes
-    that field; ``key_field`` names it. ``identity`` holds the ``user.name`` and
+    ``key`` is the value the rule counts per (an account's normalized user
+    name, a client address or its IPv6 prefix, ``"*"`` for the whole app) as
+    it may be logged: pseudonymized when the pipeline pseudonymizes that field,
+    empty when it omits it; ``key_field`` names it. ``identity`` holds the ``user.name`` and
     ``client.address`` of the triggering event as they were logged, and
     ``context`` the triggering request (raw values: key a response on
     client + account from here, never on the account alone).
