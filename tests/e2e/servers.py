@@ -37,17 +37,30 @@ class Proxy:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
+def _connect(where: int | Path) -> None:
+    if isinstance(where, Path):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            sock.connect(str(where))
+        return
+    with socket.create_connection(("127.0.0.1", where), timeout=0.5):
+        return
+
+
+def _wait_for_port(
+    port: int | Path, process: subprocess.Popen[bytes], what: str, log: Path
+) -> None:
+    """Wait until ``port`` (a TCP port on 127.0.0.1, or a unix socket path) accepts."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"{what} exited early: {log.read_text(errors='replace')[-3000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+            _connect(port)
+            return
         except OSError:
             time.sleep(0.05)
-    pytest.fail(f"{what} did not listen on 127.0.0.1:{port} within 30 seconds")
+    pytest.fail(f"{what} did not listen on {port} within 30 seconds")
 
 
 def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -135,7 +148,7 @@ def server_env(receiver: Receiver, tmp: Path, extra: Mapping[str, str]) -> dict[
 
 @dataclass
 class AppServer:
-    port: int
+    port: int | Path
     log: Path
 
     def output(self) -> str:
@@ -144,7 +157,7 @@ class AppServer:
 
 @contextmanager
 def app_server(
-    command: Sequence[str], env: Mapping[str, str], port: int, tmp: Path
+    command: Sequence[str], env: Mapping[str, str], port: int | Path, tmp: Path
 ) -> Iterator[AppServer]:
     """Run ``command`` (gunicorn or uvicorn) until the block ends; its output goes to a file."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -167,6 +180,8 @@ def gunicorn(target: str, port: int, unix_socket: Path | None = None) -> list[st
     return ["gunicorn", *binds, "--workers", "1", "--graceful-timeout", "5", target]
 
 
-def uvicorn(target: str, port: int) -> list[str]:
+def uvicorn(target: str, port: int | Path) -> list[str]:
     # Defaults on purpose: proxy headers on, forwarded_allow_ips=127.0.0.1.
+    if isinstance(port, Path):
+        return ["uvicorn", "--uds", str(port), target]
     return ["uvicorn", "--host", "127.0.0.1", "--port", str(port), target]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.servers import Proxy, app_server, gunicorn, nginx, server_env, uvicorn
-from tests.support.otlp import ReceivedLog, free_port, otlp_receiver
+from tests.support.otlp import Collected, ReceivedLog, free_port, otlp_receiver
 
 TRUSTED = {"SECLOG_TRUSTED_PROXIES": "127.0.0.1, unix"}
 
@@ -59,6 +59,15 @@ CASES = [
 ]
 
 
+def denied(collected: Collected) -> dict[str, ReceivedLog]:
+    """The authz_fail events at the receiver, by request path."""
+    return {
+        str(log.attributes.get("url.path")): log
+        for log in collected.security_logs()
+        if log.event_name == "security.authz_fail"
+    }
+
+
 def _send(case: Case, ports: dict[str, int]) -> None:
     transport = httpx.HTTPTransport(local_address=case.source)
     with httpx.Client(transport=transport, timeout=10.0) as client:
@@ -98,14 +107,7 @@ def test_client_address_behind_nginx_is_the_real_client(adapter: Adapter, tmp_pa
             collected = receiver.collected
             wanted = {f"/forbidden/{case.name}" for case in cases}
 
-            def denied(c: object) -> dict[str, ReceivedLog]:
-                return {
-                    str(log.attributes.get("url.path")): log
-                    for log in collected.security_logs()
-                    if log.event_name == "security.authz_fail"
-                }
-
-            assert collected.wait_for(lambda c: wanted <= set(denied(c))), (
+            assert collected.wait_for(lambda c: wanted <= set(denied(collected))), (
                 sorted(denied(collected)),
                 server.output()[-3000:],
             )
@@ -152,17 +154,42 @@ def test_x_real_ip_set_by_nginx_is_the_one_header_read(adapter: Adapter, tmp_pat
                 _send(case, {"one_hop": proxy_port})
             collected = receiver.collected
 
-            def denied() -> dict[str, ReceivedLog]:
-                return {
-                    str(log.attributes.get("url.path")): log
-                    for log in collected.security_logs()
-                    if log.event_name == "security.authz_fail"
-                }
+            wanted = {f"/forbidden/{case.name}" for case in cases}
+            assert collected.wait_for(lambda c: wanted <= set(denied(collected))), server.output()[
+                -3000:
+            ]
+    for case in cases:
+        event = denied(collected)[f"/forbidden/{case.name}"]
+        assert event.attributes["client.address"] == case.source, (case, event.attributes)
+    names = {log.event_name for log in collected.security_logs()}
+    assert "security.malicious_extraneous" not in names
+
+
+def test_uvicorn_over_a_unix_socket_with_unix_trusted(tmp_path: Path) -> None:
+    """nginx -> uvicorn --uds: with trusted_proxies=unix the client is the real one, quietly."""
+    sock, proxy_port = tmp_path / "app.sock", free_port()
+    proxies = [Proxy(proxy_port, f"unix:{sock}:")]
+    command = uvicorn("tests.e2e.apps.fastapi_app:app", sock)
+    cases = [
+        Case("uds-honest", "127.0.0.13", "one_hop", {}),
+        Case("uds-forged", "127.0.0.14", "one_hop", {"X-Forwarded-For": "6.6.6.6"}),
+    ]
+    with otlp_receiver() as receiver:
+        env = server_env(receiver, tmp_path, {"SECLOG_TRUSTED_PROXIES": "unix"})
+        with (
+            app_server(command, env, sock, tmp_path / "app") as server,
+            nginx(tmp_path / "nginx", proxies),
+        ):
+            for case in cases:
+                _send(case, {"one_hop": proxy_port})
+            collected = receiver.collected
 
             wanted = {f"/forbidden/{case.name}" for case in cases}
-            assert collected.wait_for(lambda c: wanted <= set(denied())), server.output()[-3000:]
+            assert collected.wait_for(lambda c: wanted <= set(denied(collected))), server.output()[
+                -3000:
+            ]
     for case in cases:
-        event = denied()[f"/forbidden/{case.name}"]
+        event = denied(collected)[f"/forbidden/{case.name}"]
         assert event.attributes["client.address"] == case.source, (case, event.attributes)
     names = {log.event_name for log in collected.security_logs()}
     assert "security.malicious_extraneous" not in names
