@@ -107,7 +107,7 @@ def test_client_address_behind_nginx_is_the_real_client(adapter: Adapter, tmp_pa
             collected = receiver.collected
             wanted = {f"/forbidden/{case.name}" for case in cases}
 
-            assert collected.wait_for(lambda c: wanted <= set(denied(collected))), (
+            assert collected.wait_for(lambda c: wanted <= set(denied(c))), (
                 sorted(denied(collected)),
                 server.output()[-3000:],
             )
@@ -155,9 +155,7 @@ def test_x_real_ip_set_by_nginx_is_the_one_header_read(adapter: Adapter, tmp_pat
             collected = receiver.collected
 
             wanted = {f"/forbidden/{case.name}" for case in cases}
-            assert collected.wait_for(lambda c: wanted <= set(denied(collected))), server.output()[
-                -3000:
-            ]
+            assert collected.wait_for(lambda c: wanted <= set(denied(c))), server.output()[-3000:]
     for case in cases:
         event = denied(collected)[f"/forbidden/{case.name}"]
         assert event.attributes["client.address"] == case.source, (case, event.attributes)
@@ -185,9 +183,7 @@ def test_uvicorn_over_a_unix_socket_with_unix_trusted(tmp_path: Path) -> None:
             collected = receiver.collected
 
             wanted = {f"/forbidden/{case.name}" for case in cases}
-            assert collected.wait_for(lambda c: wanted <= set(denied(collected))), server.output()[
-                -3000:
-            ]
+            assert collected.wait_for(lambda c: wanted <= set(denied(c))), server.output()[-3000:]
     for case in cases:
         event = denied(collected)[f"/forbidden/{case.name}"]
         assert event.attributes["client.address"] == case.source, (case, event.attributes)
