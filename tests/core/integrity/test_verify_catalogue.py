@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from seclog_cli.verify import main
+from seclog_core._export_reader import parse_line
 from tests.core.integrity.streams import FORMATS, KEY, Stream, _DupFirst, signed_records
 
 Attack = Callable[[Stream], None]
@@ -366,3 +367,92 @@ def test_any_single_edit_of_any_record_is_reported(
         stream.set(index, target, value)
     code, report = _verify(stream.write(tmp_path / "x.json"), capsys)
     assert code == 1 and not report["ok"], (target, value, report)
+
+
+_ids = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.text(max_size=20),
+    st.text(alphabet="0123456789abcdef", min_size=16, max_size=16),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_any_inserted_record_is_reported(
+    data: st.DataObject, exported: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hypothesis: a forged record with any ids, any MAC, at any place, fails the check."""
+    fmt = data.draw(st.sampled_from(FORMATS))
+    stream = Stream(exported, fmt)
+    source = data.draw(st.integers(0, len(stream.records) - 1))
+    at = data.draw(st.integers(0, len(stream.records)))
+    stream.insert(at, stream.copy(source))
+    forged = at
+    stream.set_attr(forged, "user.name", "mallory")
+    for key in ("seclog.stream_id", "seclog.sequence", "seclog.mac"):
+        if data.draw(st.booleans()):
+            value = data.draw(_ids)
+            if value is None:
+                stream.del_attr(forged, key)
+            else:
+                stream.set_attr(forged, key, value)
+    code, report = _verify(stream.write(tmp_path / "x.json"), capsys)
+    assert code == 1 and not report["ok"], report
+
+
+def _read_back(record: dict[str, Any]) -> Any:
+    """What verify's reader makes of one OTLP record (fields and problems)."""
+    line = json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]})
+    raw = parse_line(line.encode(), 1)[1][0]
+    raw.observed_ns = raw.observed_ns or raw.timestamp_ns  # absent: readers use the timestamp
+    return raw
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+_otlp_keys = st.sampled_from(
+    [
+        "timeUnixNano",
+        "time_unix_nano",
+        "severityNumber",
+        "body",
+        "attributes",
+        "traceId",
+        "spanId",
+        "eventName",
+        "droppedAttributesCount",
+        "observedTimeUnixNano",
+    ]
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_hostile_json_never_crashes_verify_and_never_reads_ok(
+    data: st.DataObject, exported: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hypothesis: any JSON in any OTLP field of a record gives a report (exit 1), no crash."""
+    stream = Stream(exported, data.draw(st.sampled_from(["otlp-pdata", "otlp-protobuf"])))
+    index = data.draw(st.integers(0, len(stream.records) - 1))
+    key = data.draw(_otlp_keys)
+    value = data.draw(_json)
+    before = _read_back(stream.records[index])
+    stream.records[index][key] = value
+    # A different spelling of the same content ("13" for 13, 0 for an absent count) is no edit.
+    assume(_read_back(stream.records[index]) != before)
+    code, report = _verify(stream.write(tmp_path / "x.json"), capsys)
+    assert code == 1 and not report["ok"], (key, value, report)
