@@ -13,8 +13,10 @@ without shutting down); ``seclog verify`` reports it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 from .context import RequestContext
@@ -58,6 +60,7 @@ class Checkpointer:
         self._closed = 0  # sequence of the last closing checkpoint
         self._last_time = clock()
         self.enabled = True
+        _live.add(self)
 
     def _sync(self) -> int:
         # A forked child starts a new stream: start counting afresh.
@@ -126,6 +129,19 @@ def install(
     pipeline.add_observer(checkpointer.observe)
     pipeline.flushers.append(checkpointer.flush)
     return checkpointer
+
+
+_live: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork time would never be released in the child.
+    for checkpointer in list(_live):
+        checkpointer._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _install_default(pipeline: Pipeline) -> None:
