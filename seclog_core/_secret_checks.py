@@ -142,14 +142,13 @@ def _card_separators_ok(candidate: str, separators: int) -> bool:
 
 
 def iban(match: re.Match[str]) -> str | None:
-    """An IBAN passing the ISO 13616 mod-97 check; trailing words are tried off."""
-    tokens = match.group().split(" ")
-    while tokens:
-        compact = "".join(tokens)
-        if 15 <= len(compact) <= 34 and _mod97(compact) == 1:
-            rest = match.group()[len(" ".join(tokens)) :]
-            return REDACTED + rest
-        tokens.pop()
+    """The longest prefix of the match that is an IBAN (ISO 13616 mod-97 check)."""
+    text = match.group()
+    positions = [i for i, c in enumerate(text) if c != " "]  # where each compact char sits
+    compact = text.replace(" ", "")
+    for length in range(min(len(compact), 34), 14, -1):
+        if _mod97(compact[:length]) == 1:
+            return REDACTED + text[positions[length - 1] + 1 :]
     return None
 
 

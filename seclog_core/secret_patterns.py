@@ -45,8 +45,9 @@ class ValuePattern:
 
 _B64URL = "[A-Za-z0-9_-]"
 _DIGITS = tuple("0123456789")
-_NB = r"(?<![A-Za-z0-9_-])"  # not inside a longer token, before
-_NA = r"(?![A-Za-z0-9_-])"  # ... and after
+# Not inside a longer token, before. No such check after: a fixed-length secret glued
+# to the next word ("...5YVnote") is still one.
+_NB = r"(?<![A-Za-z0-9_-])"
 # Longest quoted value scanned; the closing quote is optional so a scan is never repeated.
 _Q = "{0,4096}"
 
@@ -137,7 +138,7 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     _p(
         "aws_access_key",
         r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA"
-        r"|ASCA)[A-Z0-9]{16}(?![A-Z0-9])",
+        r"|ASCA)[A-Z0-9]{16}",
         trigger=(
             "akia",
             "asia",
@@ -158,25 +159,24 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     _p(
         "aws_secret_key",
         r"(?P<keep>(?i:aws)[\w.\- ]{0,30}?(?i:secret)[\w.\- ]{0,30}?[\"']?\s*[:=]\s*[\"']?)"
-        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+        r"[A-Za-z0-9/+]{40}",
         checks.keep_prefix,
         trigger=("aws",),
     ),
     _p(
         "google_credential",
-        rf"{_NB}(?:AIza[0-9A-Za-z_-]{{35}}|ya29\.[0-9A-Za-z_-]{{20,}}|GOCSPX-[0-9A-Za-z_-]{{20,}}"
-        rf"|1//0[0-9A-Za-z_-]{{30,}}){_NA}",
+        r"AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|GOCSPX-[0-9A-Za-z_-]{20,}"
+        r"|(?<![0-9A-Za-z/])1//0[0-9A-Za-z_-]{30,}",
         trigger=("aiza", "ya29.", "gocspx-", "1//0"),
     ),
     _p(
         "azure_client_secret",
-        r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
+        r"[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
         trigger=("q~",),
     ),
     _p(
         "github_token",
-        r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,247})"
-        r"(?![A-Za-z0-9_])",
+        r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,247})",
         trigger=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     _p(
@@ -196,11 +196,11 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
         r"(?<![A-Za-z0-9])(?:[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{24,})",
         trigger=("k_live_", "k_test_", "whsec_"),
     ),
-    _p("twilio_api_key", r"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])", trigger=("sk",)),
+    _p("twilio_api_key", r"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}", trigger=("sk",)),
     _p("sendgrid_key", rf"SG\.{_B64URL}{{16,32}}\.{_B64URL}{{16,64}}", trigger=("sg.",)),
-    _p("npm_token", rf"{_NB}npm_[A-Za-z0-9]{{36}}{_NA}", trigger=("npm_",)),
+    _p("npm_token", r"npm_[A-Za-z0-9]{36}", trigger=("npm_",)),
     _p("pypi_token", r"pypi-AgE[A-Za-z0-9_-]{50,}", trigger=("pypi-age",)),
-    _p("huggingface_token", rf"{_NB}hf_[A-Za-z0-9]{{34,}}{_NA}", trigger=("hf_",)),
+    _p("huggingface_token", r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{34,}", trigger=("hf_",)),
     _p(
         "openai_key",
         rf"{_NB}sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{{20,}}"
@@ -214,9 +214,9 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     ),
     _p("shopify_token", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", trigger=("shp",)),
     _p("digitalocean_token", r"do[opr]_v1_[a-f0-9]{64}", trigger=("_v1_",)),
-    _p("mailgun_key", r"(?<![A-Za-z0-9])key-[0-9a-f]{32}(?![0-9a-f])", trigger=("key-",)),
+    _p("mailgun_key", r"(?<![A-Za-z0-9])key-[0-9a-f]{32}", trigger=("key-",)),
     _p("mailchimp_key", r"(?<![0-9a-f])[0-9a-f]{32}-us[0-9]{1,2}(?![0-9])", trigger=("-us",)),
-    _p("telegram_bot_token", rf"(?<![0-9])[0-9]{{8,10}}:AA{_B64URL}{{33}}{_NA}", trigger=(":aa",)),
+    _p("telegram_bot_token", rf"(?<![0-9])[0-9]{{8,10}}:AA{_B64URL}{{33}}", trigger=(":aa",)),
     _p(
         "square_token",
         rf"{_NB}(?:sq0(?:atp|csp)-{_B64URL}{{22,43}}|EAAA{_B64URL}{{60}})",
@@ -241,7 +241,7 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     ),
     _p(
         "iban",
-        r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])",
+        r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?",
         checks.iban,
         trigger=_DIGITS,
         min_digits=4,

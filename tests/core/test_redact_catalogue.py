@@ -13,6 +13,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import seclog_core as seclog
 from seclog_core.log_scrubbing import RedactingFilter
@@ -176,3 +178,25 @@ BENIGN = (
 def test_ordinary_text_is_kept(redactor: Redactor, text: str) -> None:
     """Messages about secrets, ids, dates, versions and plain URLs are not redacted."""
     assert redactor.scrub_text(text) == text
+
+
+_SURROUNDINGS = st.lists(
+    st.sampled_from([*" \t\n,;()[]{}<>|!?", "note ", "error: ", "x "]), max_size=12
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case=st.sampled_from(CASES),
+    before=_SURROUNDINGS,
+    after=_SURROUNDINGS,
+    twice=st.booleans(),
+)
+def test_catalogued_secrets_never_survive_any_surroundings(
+    case: cat.Case, before: str, after: str, twice: bool
+) -> None:
+    """Whatever punctuation, words or line breaks surround a catalogued secret, it goes."""
+    redactor = Redactor()
+    text = before + case.text + after + (" " + case.text if twice else "")
+    assert_no_needle(redactor.scrub_text(text), case)
+    assert_no_needle(redactor.scrub_secrets(text), case)
