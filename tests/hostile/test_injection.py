@@ -12,6 +12,7 @@ event, so no input forged a second record.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ BIDI = "\u202egnp.exe\u2066"
 INJECTED = (
     f"mallory\r\n2026-01-01T00:00:00Z INFO security.authn_login_success user=root{ANSI}{BIDI}\x00"
 )
+# Looks like "admin" on screen: zero-width space, word joiner, BOM, soft hyphen, tag characters.
+INVISIBLE_NAME = "ad\u200bm\u2060i\ufeffn\u00ad\U000e0041\U000e007f"
+INVISIBLE_CHARS = re.compile("[\u00ad\u200b-\u200f\u2060-\u206f\ufeff\U000e0000-\U000e007f]")
 
 
 def http(
@@ -87,6 +91,7 @@ HOSTILE_FORWARDED = b'for="[::1]:80";proto=https, for=unknown, for="_x\\"y", for
 ODD_XFF = ("1.2.3.4, " + BIDI + ", [::1]:99999, ::ffff:10.0.0.1").encode()
 CASES = [
     _login("username with CR/LF, NUL, ANSI and bidi", INJECTED),
+    _login("username with invisible format characters", INVISIBLE_NAME),
     _login("1 MB username", "u" * 1_000_000, 413),
     _login("username of invalid UTF-8 percent-escapes", "%ff%fe%c0%af%ed%a0%80"),
     # gunicorn refuses control bytes in header values (400); uvicorn passes them on.
@@ -216,3 +221,15 @@ def test_json_sink_has_one_parseable_line_per_event(
     sink = sorted(r["attributes"]["seclog.sequence"] for r in records)
     otlp = sorted(log.attributes["seclog.sequence"] for log in _logs(receiver, kind))
     assert sink == otlp
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_invisible_characters_arrive_escaped(
+    attacked: dict[str, Any], receiver: Receiver, kind: str
+) -> None:
+    """A user name that displays as "admin" thanks to invisible characters arrives escaped."""
+    names = [str(log.attributes.get("user.name", "")) for log in _logs(receiver, kind)]
+    escaped = [name for name in names if name.startswith("ad\\u200bm")]
+    assert escaped, names
+    assert escaped[0] == "ad\\u200bm\\u2060i\\ufeffn\\xad\\U000e0041\\U000e007f"
+    assert not any(INVISIBLE_CHARS.search(name) for name in names)
