@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._baseline import check, record
-from ._harness import Row, Settings, render_table
+from ._harness import Row, Settings, render_goals, render_table
 from ._peers import adapt
 
 # In the order they run: cheap, in-process suites first, servers and floods last.
@@ -143,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"{name}: {time.monotonic() - started:.0f} s")
     print(f"seclog benchmarks ({'quick' if args.quick else 'full'} run) on {_machine()}")
     print(render_table(rows))
+    goals = [r for r in rows if r.target]
+    if goals:
+        # The goals of the performance issue, each with its measured ratio and verdict.
+        print()
+        print(f"goals: {sum(r.verdict == 'met' for r in goals)} of {len(goals)} met")
+        print(render_goals(goals))
     print()
     print("peers: " + ", ".join(f"{p} {_version(p)}" for p in PEERS))
     for text in texts:

@@ -15,7 +15,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Row", "Settings", "interleave", "overhead_rows", "private_tmpdir", "render_table"]
+__all__ = [
+    "Row",
+    "Settings",
+    "interleave",
+    "overhead_rows",
+    "private_tmpdir",
+    "render_goals",
+    "render_table",
+]
 
 
 def private_tmpdir() -> tempfile.TemporaryDirectory[str]:
@@ -178,4 +186,24 @@ def render_table(rows: list[Row]) -> str:
 
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out.extend(line(cells) for cells in body)
+    return "\n".join(out)
+
+
+def render_goals(rows: list[Row]) -> str:
+    """The rows that carry a target, as a short table: what, measured, goal, verdict."""
+    header = ("what", "measured", "goal", "verdict")
+    body = [
+        (
+            f"{r.suite}: {r.case} [{r.variant}]",
+            r.ratio or f"{_fmt(r.value)} {r.unit}",
+            r.target,
+            r.verdict,
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    out = []
+    for cells in [header, *body]:
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |")
+    out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(out)

@@ -29,7 +29,10 @@ def test_quick_event_and_redaction_suites_print_one_table_with_peer_versions():
     assert "| event " in out and "sdk floor" in out
     assert "| redaction " in out and "sentry EventScrubber" in out
     assert "peers: opentelemetry-sdk " in out and "sentry-sdk " in out
-    assert "x floor" in out  # a ratio, never a lone absolute time
+    assert "physical floor" in out
+    assert "x sdk floor" in out  # a ratio against the floor, never a lone absolute time
+    assert "seclog, integrity key" in out and "x no key" in out  # integrity on vs off, a row
+    assert "goals: " in out  # the goals summary under the table
 
 
 def test_an_unknown_suite_name_is_refused():
