@@ -36,7 +36,7 @@ def _ratio(row: Row) -> float | None:
 
 def record(rows: list[Row], path: Path) -> None:
     """Write every row's ratio (rows without one are left out)."""
-    ratios = {_key(r): ratio for r in rows if (ratio := _ratio(r)) is not None}
+    ratios = {_key(r): ratio for r in rows if r.guard and (ratio := _ratio(r)) is not None}
     path.write_text(json.dumps(dict(sorted(ratios.items())), indent=1) + "\n", encoding="utf-8")
 
 
@@ -45,7 +45,7 @@ def check(rows: list[Row], path: Path, factor: float = 2.0) -> list[str]:
     recorded: dict[str, float] = json.loads(path.read_text(encoding="utf-8"))
     problems: list[str] = []
     for row in rows:
-        if not row.variant.startswith("seclog"):
+        if not row.variant.startswith("seclog") or not row.guard:
             continue  # peers' ratios are context, not ours to guard
         ratio = _ratio(row)
         before = recorded.get(_key(row))

@@ -62,6 +62,8 @@ class Row:
     target: str = ""
     verdict: str = ""
     note: str = ""
+    # False for ratios too noisy to guard in CI (timings that include network round trips).
+    guard: bool = True
 
 
 @dataclass
