@@ -7,6 +7,7 @@ import http.client
 import io
 import logging
 import sqlite3
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -15,7 +16,12 @@ from starlette.datastructures import Headers as StarletteHeaders
 from werkzeug.datastructures import Headers as WerkzeugHeaders
 
 import seclog_core as seclog
-from seclog_core.log_scrubbing import RedactingFilter, scrub_server_loggers
+from seclog_core.log_scrubbing import (
+    SERVER_LOGGERS,
+    RedactingFilter,
+    attach_server_log_scrubbing,
+    scrub_server_loggers,
+)
 from seclog_core.redact import REDACTED, Redactor
 from seclog_core.url_scrubbing import redact_route_params, scrub_url
 from tests.support.telemetry import Telemetry, in_memory_telemetry
@@ -321,3 +327,24 @@ def test_invisible_characters_never_reach_the_collector_raw(telemetry: Telemetry
     seclog.emit("authn_login_fail", username="ad\u200bmin\U000e0041")
     attrs = dict(telemetry.record("security.authn_login_fail").attributes)
     assert attrs["user.name"] == "ad\\u200bmin\\U000e0041"
+
+
+def test_server_log_scrubbing_follows_the_setting() -> None:
+    """Adapters' start-up call attaches the filter when scrub_server_logs is on, never when off."""
+    extra = "seclog.tests.framework_logger"
+    off = SimpleNamespace(settings=SimpleNamespace(scrub_server_logs=False), redactor=Redactor())
+    assert attach_server_log_scrubbing(off, extra) == []  # type: ignore[arg-type]
+    assert not logging.getLogger(extra).filters
+    on = SimpleNamespace(settings=SimpleNamespace(scrub_server_logs=True), redactor=Redactor())
+    covered = attach_server_log_scrubbing(on, extra)
+    try:
+        assert extra in covered
+        assert all(
+            any(isinstance(f, RedactingFilter) for f in logging.getLogger(name).filters)
+            for name in (*SERVER_LOGGERS, extra)
+        )
+    finally:
+        for name in covered:  # leave other tests' loggers as they were
+            target = logging.getLogger(name)
+            for found in [f for f in target.filters if isinstance(f, RedactingFilter)]:
+                target.removeFilter(found)

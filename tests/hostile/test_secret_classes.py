@@ -19,6 +19,7 @@ import pytest
 from tests.support.otlp import Receiver
 
 from . import secrets_catalogue as cat
+from .apps import BOOM_SECRET
 from .servers import KINDS, Server, running
 
 RESET_TOKEN = "RouteTok-hostile-4477"
@@ -30,6 +31,7 @@ SETTINGS = {"SECLOG_FLOOD_LIMIT": "100000"}
 def _all_needles() -> list[tuple[str, str]]:
     needles = [(case.name, n) for case in cat.ALL_TEXT_CASES for n in case.needles]
     needles += [(name, cat.key_value_for(name)) for name in cat.KEY_NAMES]
+    needles.append(("the app's own database password", BOOM_SECRET.partition("=")[2]))
     return [*needles, ("reset token in the path", RESET_TOKEN)]
 
 
