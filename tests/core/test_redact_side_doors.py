@@ -333,7 +333,7 @@ def test_server_log_scrubbing_follows_the_setting() -> None:
     """Adapters' start-up call attaches the filter when scrub_server_logs is on, never when off."""
     extra = "seclog.tests.framework_logger"
     off = SimpleNamespace(settings=SimpleNamespace(scrub_server_logs=False), redactor=Redactor())
-    assert attach_server_log_scrubbing(off, extra) == []  # type: ignore[arg-type]
+    assert attach_server_log_scrubbing(off, extra) == []
     assert not logging.getLogger(extra).filters
     on = SimpleNamespace(settings=SimpleNamespace(scrub_server_logs=True), redactor=Redactor())
     covered = attach_server_log_scrubbing(on, extra)
