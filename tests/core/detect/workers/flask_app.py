@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from flask import Flask, request
 
@@ -24,5 +25,6 @@ def login() -> tuple[str, int]:
     if request.args.get("password") == "right":
         seclog.login_succeeded(username=user)
         return str(os.getpid()), 200
+    time.sleep(0.05)  # checking a password takes a while: the next request meets another worker
     seclog.login_failed(username=user, reason="bad_credentials")
     return str(os.getpid()), 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +24,7 @@ async def login(request: Request) -> PlainTextResponse:
     if request.query_params.get("password") == "right":
         seclog.login_succeeded(username=user)
         return PlainTextResponse(str(os.getpid()))
+    time.sleep(0.05)  # checking a password blocks a while: the next request meets another worker
     seclog.login_failed(username=user, reason="bad_credentials")
     return PlainTextResponse(str(os.getpid()), status_code=401)
 
