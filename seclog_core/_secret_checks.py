@@ -45,24 +45,50 @@ _PORT_THEN_PATH = re.compile(r"[0-9]{1,5}(?:[/?#].*)?", re.DOTALL)
 
 
 def url_credentials(match: re.Match[str]) -> str | None:
-    """ "scheme://user:password@host" -> "scheme://[REDACTED]@host".
+    """ "scheme://user:password@host" -> "scheme://[REDACTED]@host", nested URLs too.
 
     The password may hold '@', ':' or '/' (unencoded, as people write them): the
     userinfo ends at the last '@' before any '/', '?' or '#', or else at the first
-    '@' after a plausible "user:password" (not "host:8080/path?mail=a@b").
+    '@' after a plausible "user:password" (not "host:8080/path?mail=a@b"). A URL
+    inside this one ("?next=https://u:p@evil/") is looked at as well.
     """
     rest = match.group("rest")
     if "@" not in rest or rest.startswith(REDACTED):
         return None
-    ats = [i for i, c in enumerate(rest) if c == "@"]
+    pieces: list[str] = []
+    position = start = 0
+    for _ in range(_NESTED_URLS):
+        at = _userinfo_end(rest, start)
+        if at is not None:
+            pieces += [rest[position:start], REDACTED]
+            position = at
+        following = rest.find("//", max(start, position))
+        if following < 0:
+            break
+        start = following + 2
+    if not pieces:
+        return None
+    return match.group("keep") + "".join(pieces) + rest[position:]
+
+
+_NESTED_URLS = 16  # URLs looked at inside one (a redirect of a redirect ...), at most
+_USERINFO_MAX = 512
+
+
+def _userinfo_end(text: str, start: int) -> int | None:
+    """Where the userinfo starting at `start` ends (its '@'), or None when there is none."""
+    window = text[start : start + _USERINFO_MAX]
+    if window.startswith(REDACTED):
+        return None
+    ats = [i for i, c in enumerate(window) if c == "@"]
     chosen = None
     for at in ats:
-        if any(c in rest[:at] for c in "/?#"):
+        if any(c in window[:at] for c in "/?#"):
             break
         chosen = at
     if chosen is None:
         for at in ats:
-            user, colon, password = rest[:at].partition(":")
+            user, colon, password = window[:at].partition(":")
             if (
                 colon
                 and user
@@ -73,12 +99,10 @@ def url_credentials(match: re.Match[str]) -> str | None:
                 break
     if chosen is None:
         return None
-    user, colon, _ = rest[:chosen].partition(":")
+    user, colon, _ = window[:chosen].partition(":")
     if not colon and not (len(user) >= 16 and any(c.isdigit() for c in user)):
         return None  # "ssh://git@host": a user name alone is no secret; a long token is
-    if not user and not colon:
-        return None
-    return match.group("keep") + REDACTED + rest[chosen:]
+    return start + chosen
 
 
 _DOUBLED = {str(d): (2 * d - 9 if d > 4 else 2 * d) for d in range(10)}

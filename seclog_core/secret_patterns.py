@@ -258,7 +258,7 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     _p(
         "uk_nino",
         r"[A-CEGHJ-PR-TW-Z](?<![A-Za-z0-9][A-Z])[A-CEGHJ-NPR-TW-Z](?<!BG|GB|NK|KN|TN|NT|ZZ)"
-        r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D](?![A-Za-z0-9])",
+        r" ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
         trigger=_DIGITS,
         min_digits=6,
     ),

@@ -252,6 +252,8 @@ URLS: tuple[Case, ...] = (
     _case("AWS presigned",
         "https://b.s3.amazonaws.com/k?X-Amz-Signature=UrlSig0b7abc&X-Amz-Expires=60",
         "UrlSig0b7abc"),
+    _case("URL inside a URL",
+        "https://example.com/login?next=https://bob:UrlPw-b9@evil.example/x", "UrlPw-b9"),
     _case("JSON-escaped slashes", 'https:\\/\\/bob:UrlPw-b8@example.com\\/x', "UrlPw-b8"),
 )  # fmt: skip
 
