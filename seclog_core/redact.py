@@ -110,8 +110,9 @@ _DECODE_LAYERS = 3
 # then cost one lookup. Only unchanged pairs are kept, so no secret is held.
 _CLEAN_CACHE_SIZE = 4096
 _CLEAN_CACHE_MAX_LEN = 512
-# Free text is scanned up to this many times max_length characters.
-_SCAN_FACTOR = 4
+# Free text is scanned up to this many times max_length characters (plus a margin):
+# enough for any secret that starts before the cap to be seen whole.
+_SCAN_FACTOR = 2
 # When text was cut before scanning, this many trailing characters are dropped
 # too, so a secret split by the cut cannot show its first half.
 _CUT_GUARD = 256
