@@ -243,7 +243,24 @@ def verify_records(records: Sequence[Record], keys: KeyRing | None) -> list[Stre
     streams: dict[str, list[Record]] = {}
     for record in records:
         streams.setdefault(record.stream_id, []).append(record)
-    return [_check_stream(stream_id, items, keys) for stream_id, items in streams.items()]
+    reports = [_check_stream(stream_id, items, keys) for stream_id, items in streams.items()]
+    if keys is None and any(r.signed for r in reports):
+        # Even without the key: an unsigned stream beside signed ones is a forgery or a
+        # process that runs without the key (with a key, the MAC check reports it).
+        for report in reports:
+            if not report.signed:
+                first = streams[report.stream_id][0]
+                report.findings.insert(
+                    0,
+                    Finding(
+                        "unsigned",
+                        "no record carries seclog.mac while other streams are signed",
+                        stream_id=report.stream_id,
+                        sequences=[first.sequence],
+                        locations=[first.where],
+                    ),
+                )
+    return reports
 
 
 def verify_files(

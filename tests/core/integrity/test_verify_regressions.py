@@ -208,3 +208,18 @@ def test_records_signed_by_seclog_0_1_still_verify(
     assert "3 verified" in out and "old-format" in out
     path.write_text(path.read_text().replace('"user2"', '"mallory"'))
     assert main([str(path), "--key", KEY]) == 1
+
+
+def test_an_unsigned_stream_beside_signed_ones_fails_even_without_the_key(
+    exported: Any, tmp_path: Path
+) -> None:
+    """Forged records in a stream of their own, without MACs, are reported with no key given."""
+    stream = Stream(exported, "jsonl")
+    _forge(stream, **{"seclog.stream_id": "0123456789abcdef", "seclog.sequence": 1})
+    for key in ("seclog.mac", "seclog.mac_v", "seclog.key_id"):
+        stream.del_attr(len(stream.records) - 1, key)
+    path = stream.write(tmp_path / "events.json")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([str(path)])
+    assert code == 1 and "UNSIGNED" in out.getvalue() and "0123456789abcdef" in out.getvalue()
