@@ -18,16 +18,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
-from urllib.parse import unquote
 
 from ._internal import report_failure
 from ._secret_checks import REDACTED
+from ._secret_scan import (
+    DECODE_LAYERS,
+    NO_DIGITS,
+    TRIGGERS,
+    decode_once,
+    is_pair,
+    looks_encoded,
+    pairs_of,
+    triggered,
+    triggers_in,
+)
 from ._text import (
     DEFAULT_MAX_LENGTH,
     MAX_SEQUENCE_ITEMS,
@@ -67,44 +76,6 @@ class RedactionMatch:
 
 
 _UNNAMED_ATTRIBUTE = "security.unnamed_attribute"
-# The default detectors' triggers: text holding none of them cannot hold any
-# default detector's shape, so they are skipped whole.
-_TRIGGERS: tuple[str, ...] = tuple(
-    sorted({t for p in DEFAULT_PATTERNS for t in p.trigger}, key=lambda t: (-len(t), t))
-)
-_NO_DIGITS = str.maketrans("", "", "0123456789")
-
-
-_BY_FIRST: dict[str, tuple[str, ...]] = {
-    c: tuple(t for t in _TRIGGERS if t[0] == c) for c in {t[0] for t in _TRIGGERS}
-}
-_FIRST = frozenset(_BY_FIRST)
-
-
-def _triggers_in(lowered: str) -> set[str]:
-    """The default detectors' trigger substrings present in lowercase `lowered`."""
-    # Only triggers whose first character occurs are tried; substring tests run at
-    # C speed (one regex alternation of them is slower).
-    found: set[str] = set()
-    for first in _FIRST.intersection(lowered):
-        found.update(filter(lowered.__contains__, _BY_FIRST[first]))
-    return found
-
-
-def _triggered(lowered: str) -> bool:
-    """Could lowercase `lowered` hold any default detector's shape?"""
-    return any(
-        any(map(lowered.__contains__, _BY_FIRST[first])) for first in _FIRST.intersection(lowered)
-    )
-
-
-# Signs that text is one encoding away from what the detectors read.
-_ENCODED = re.compile(
-    r"%[0-9A-Fa-f]{2}|\\[\\\"'/nrtu]|&(?:#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});"
-)
-_JSON_ESCAPE = re.compile(r"\\(?:u(?P<hex>[0-9A-Fa-f]{4})|(?P<ch>[\\\"'/nrt]))")
-_JSON_CHARS = {"n": "\n", "r": "\r", "t": "\t"}
-_DECODE_LAYERS = 3
 # (key, value) pairs known to come out unchanged are remembered up to this many,
 # for values up to this long: repeated request facts (method, route, user agent)
 # then cost one lookup. Only unchanged pairs are kept, so no secret is held.
@@ -116,26 +87,6 @@ _SCAN_FACTOR = 2
 # When text was cut before scanning, this many trailing characters are dropped
 # too, so a secret split by the cut cannot show its first half.
 _CUT_GUARD = 256
-
-
-def _unescape_json(match: re.Match[str]) -> str:
-    hexa = match.group("hex")
-    if hexa is not None:
-        char = chr(int(hexa, 16))
-        return "\ufffd" if 0xD800 <= ord(char) <= 0xDFFF else char
-    ch = match.group("ch")
-    return _JSON_CHARS.get(ch, ch)
-
-
-def _decode_once(text: str) -> str:
-    """Undo one layer of percent-encoding, JSON/backslash escaping and HTML entities."""
-    if "%" in text:
-        text = unquote(text, errors="replace")
-    if "\\" in text:
-        text = _JSON_ESCAPE.sub(_unescape_json, text)
-    if "&" in text:
-        text = html.unescape(text)
-    return text
 
 
 class Redactor:
@@ -172,7 +123,7 @@ class Redactor:
         self._always = frozenset(i for i, p in enumerate(self._patterns) if not p.trigger)
         self._by_trigger: dict[str, frozenset[int]] = {
             t: frozenset(i for i, p in enumerate(self._patterns) if t in p.trigger)
-            for t in _TRIGGERS
+            for t in TRIGGERS
         }
         self._custom = tuple(
             p if isinstance(p, ValuePattern) else ValuePattern("custom", re.compile(p))
@@ -309,7 +260,7 @@ class Redactor:
             if known is not None:
                 return known
         name = safe_str(raw_key)
-        if len(name) <= 256 and not _triggered(name.lower()):
+        if len(name) <= 256 and not triggered(name.lower()):
             clean = sanitize_text(name, 256) or _UNNAMED_ATTRIBUTE
         else:
             clean = sanitize_text(self._detect(name, None)[0], 256) or _UNNAMED_ATTRIBUTE
@@ -354,11 +305,11 @@ class Redactor:
         if isinstance(value, (list, tuple, set, frozenset)):
             items = sorted(value, key=safe_str) if isinstance(value, (set, frozenset)) else value
             items = list(items[:MAX_SEQUENCE_ITEMS])
-            if items and all(_is_pair(item) for item in items):
+            if items and all(is_pair(item) for item in items):
                 # [("Authorization", "Bearer x"), ("X-Api-Key", "k")]: a header list.
                 return [list(pair) for pair in self._scrub_pairs(items, depth).items()]
             return [self._scrub_tree(key, v, depth + 1) for v in items]
-        pairs = _pairs_of(value)
+        pairs = pairs_of(value)
         if pairs is not None:  # header objects: werkzeug Headers, email.message.Message
             return self._scrub_pairs(pairs, depth)
         return self._detect(safe_str(value), key)[0]
@@ -370,7 +321,7 @@ class Redactor:
                 break
             k, v = cast("tuple[object, object]", pair)  # pairs: checked by the caller
             raw_name = safe_str(k)
-            name = self._detect(raw_name, None)[0] if _triggered(raw_name.lower()) else raw_name
+            name = self._detect(raw_name, None)[0] if triggered(raw_name.lower()) else raw_name
             hit = self._key_hit(raw_name, v)
             item = REDACTED if hit else self._scrub_tree(raw_name, v, depth + 1)
             if name in scrubbed:  # repeated header: keep every value
@@ -397,12 +348,12 @@ class Redactor:
             dropped = len(text) - limit
             text = text[:limit]
         text = self._run_patterns(text, key)
-        if _ENCODED.search(text) is not None:
+        if looks_encoded(text):
             # One encoding away: when the decoded text holds a secret, the decoded,
             # scrubbed text is what leaves (a representation change, never a leak).
             current = text
-            for _ in range(_DECODE_LAYERS):
-                decoded = _decode_once(current)
+            for _ in range(DECODE_LAYERS):
+                decoded = decode_once(current)
                 if decoded == current:
                     break
                 current = self._run_patterns(decoded, key)
@@ -414,9 +365,9 @@ class Redactor:
         return text, dropped
 
     def _run_patterns(self, text: str, key: str | None) -> str:
-        hits = _triggers_in(text.lower())
+        hits = triggers_in(text.lower())
         if hits:
-            digits = len(text) - len(text.translate(_NO_DIGITS))
+            digits = len(text) - len(text.translate(NO_DIGITS))
             enabled = self._always.union(*(self._by_trigger[t] for t in hits))
             for index in sorted(enabled):
                 pattern = self._patterns[index]
@@ -471,22 +422,6 @@ class Redactor:
         if self._veto is not None and self._vetoed(RedactionMatch(key, pattern.name, original)):
             return original
         return replacement
-
-
-def _is_pair(item: object) -> bool:
-    return isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (str, bytes))
-
-
-def _pairs_of(value: object) -> list[object] | None:
-    """The (name, value) pairs of a header-like object that is not a Mapping, or None."""
-    items = getattr(value, "items", None)
-    if not callable(items):
-        return None
-    try:
-        pairs = list(items())
-    except Exception:
-        return None
-    return pairs if all(_is_pair(p) for p in pairs) else None
 
 
 @lru_cache(maxsize=1)

@@ -2,9 +2,9 @@
 
 `DEFAULT_PATTERNS` is applied, in order, to every string seclog emits. Each
 detector has a name (what a veto callback sees as ``RedactionMatch.rule``), a
-regex, an optional replacement callback (checksums, keeping a scheme word) and a
-``trigger``: lowercase substrings one of which every match contains, so clean text skips the
-detector after one search. The shapes were learnt from public catalogues
+regex, an optional replacement callback (checksums, keeping a scheme word) and
+cheap necessary conditions (``trigger``: lowercase substrings one of which every
+match contains; ``min_digits``), so clean text skips the detector. The shapes were learnt from public catalogues
 (GitHub secret-scanning partner patterns, gitleaks and detect-secrets rules) and
 written anew for seclog. Every regex is linear in its input: no nested
 quantifiers, bounded repetitions, no unbounded scan restarted at each position.
