@@ -333,6 +333,8 @@ def _check_stream(stream_id: str, items: list[Record], keys: KeyRing | None) -> 
     report.signed = any(r.mac for r in items)
     if keys:
         report.verified = _check_macs(stream_id, items, first, keys, capped)
+    elif report.signed:
+        _check_signed_shape(stream_id, items, capped)
     last = first[ordered[-1]]
     report.closed = last.is_closing_checkpoint
     if report.signed and not report.closed:
@@ -412,6 +414,27 @@ def _check_record(stream_id: str, record: Record, capped: Capped) -> None:
                 "signed timestamp",
                 stream_id=stream_id,
                 sequences=[seq],
+                locations=[record.where],
+            )
+        )
+
+
+def _check_signed_shape(stream_id: str, items: list[Record], capped: Capped) -> None:
+    """Without a key: what can still be seen in a signed stream (no MAC, another MAC form)."""
+    versions = {r.mac_version for r in items if r.mac}
+    for record in items:
+        if record.mac is None:
+            problem = "no MAC in a signed stream (inserted or stripped)"
+        elif len(versions) > 1 and record.mac_version != 2:
+            problem = f"MAC version {shown(record.mac_version)} in a stream signed in version 2"
+        else:
+            continue
+        capped.add(
+            Finding(
+                "unsigned" if record.mac is None else "modified",
+                f"sequence {record.sequence} at {record.where}: {problem}",
+                stream_id=stream_id,
+                sequences=[record.sequence],
                 locations=[record.where],
             )
         )

@@ -223,3 +223,18 @@ def test_an_unsigned_stream_beside_signed_ones_fails_even_without_the_key(
     with contextlib.redirect_stdout(out):
         code = main([str(path)])
     assert code == 1 and "UNSIGNED" in out.getvalue() and "0123456789abcdef" in out.getvalue()
+
+
+@pytest.mark.parametrize("strip", [("seclog.mac",), ("seclog.mac_v",)])
+def test_a_record_without_its_mac_or_mac_version_fails_even_without_the_key(
+    strip: tuple[str, ...], exported: Any, tmp_path: Path
+) -> None:
+    """A signed stream's record with its MAC or MAC version removed is reported keyless too."""
+    stream = Stream(exported, "otlp-pdata")
+    for key in strip:
+        stream.del_attr(ALERT, key)
+    path = stream.write(tmp_path / "events.json")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([str(path)])
+    assert code == 1 and "sequence 4 at" in out.getvalue()
