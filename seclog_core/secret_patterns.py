@@ -4,9 +4,9 @@
 detector has a name (what a veto callback sees as ``RedactionMatch.rule``), a
 regex, an optional replacement callback (checksums, keeping a scheme word) and
 cheap necessary conditions (``trigger``: lowercase substrings one of which every
-match contains; ``min_digits``), so clean text skips the detector. The shapes were learnt from public catalogues
-(GitHub secret-scanning partner patterns, gitleaks and detect-secrets rules) and
-written anew for seclog. Every regex is linear in its input: no nested
+match contains; ``min_digits``), so clean text skips the detector. The shapes
+were learnt from public catalogues (GitHub secret-scanning partner patterns,
+gitleaks and detect-secrets rules) and written anew for seclog. Every regex is linear in its input: no nested
 quantifiers, bounded repetitions, no unbounded scan restarted at each position.
 """
 
