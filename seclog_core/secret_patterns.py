@@ -6,8 +6,9 @@ regex, an optional replacement callback (checksums, keeping a scheme word) and
 cheap necessary conditions (``trigger``: lowercase substrings one of which every
 match contains; ``min_digits``), so clean text skips the detector. The shapes
 were learnt from public catalogues (GitHub secret-scanning partner patterns,
-gitleaks and detect-secrets rules) and written anew for seclog. Every regex is linear in its input: no nested
-quantifiers, bounded repetitions, no unbounded scan restarted at each position.
+gitleaks and detect-secrets rules) and written anew for seclog. Every regex is
+linear in its input: no nested quantifiers, bounded repetitions, no unbounded
+scan restarted at each position.
 """
 
 from __future__ import annotations
