@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import seclog_core as seclog
 from seclog_core.log_scrubbing import RedactingFilter
-from seclog_core.redact import REDACTED, Redactor
+from seclog_core.redact import DEFAULT_PATTERNS, REDACTED, Redactor
 from tests.hostile import secrets_catalogue as cat
 from tests.support.telemetry import Telemetry
 
@@ -200,3 +200,32 @@ def test_catalogued_secrets_never_survive_any_surroundings(
     text = before + case.text + after + (" " + case.text if twice else "")
     assert_no_needle(redactor.scrub_text(text), case)
     assert_no_needle(redactor.scrub_secrets(text), case)
+
+
+def _gates_hold(text: str) -> None:
+    digits = sum(c in "0123456789" for c in text)
+    lowered = text.lower()
+    for pattern in DEFAULT_PATTERNS:
+        for match in pattern.regex.finditer(text):
+            changed = pattern.replace(match) if pattern.replace else "[REDACTED]"
+            if changed is None or changed == match.group():
+                continue
+            assert not pattern.trigger or any(t in lowered for t in pattern.trigger), pattern.name
+            assert digits >= pattern.min_digits, pattern.name
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_detector_triggers_are_necessary_conditions(case: cat.Case) -> None:
+    """A detector skipped for lack of its trigger could not have redacted anything there."""
+    _gates_hold(case.text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aAkKiIsSeEyYjJ0123456789 -_.:=/@%\"'<>(),;~Q")), max_size=80
+    )
+)
+def test_detector_triggers_hold_on_random_text(text: str) -> None:
+    """On random text made of the detectors' own characters, every trigger is a true condition."""
+    _gates_hold(text)
