@@ -23,6 +23,14 @@ from .apps import BOOM_SECRET
 from .servers import KINDS, Server, running
 
 RESET_TOKEN = "RouteTok-hostile-4477"
+# Headers the app hands to seclog as its framework's header object (/report).
+HEADER_SECRETS = {
+    "Authorization": ("Token HdrAuth-hostile-61a9c2", "HdrAuth-hostile-61a9c2"),
+    "Proxy-Authorization": ("Basic UHJveHk6SGRyUHJveHktNjI=", "UHJveHk6SGRyUHJveHktNjI="),
+    "X-Api-Key": ("HdrApiKey-hostile-63", "HdrApiKey-hostile-63"),
+    "X-Custom-Auth": ("ghp_" + "H" * 30 + "dr64ab", "ghp_" + "H" * 30 + "dr64ab"),
+    "Cookie": ("theme=dark; sessionid=HdrSess-65; remember=HdrRem-66", "HdrRem-66"),
+}
 AS_USERNAME = (*cat.FORMATS, *cat.FINANCIAL, *cat.URLS)
 # seclog's own settings for these servers: no flood control hiding the planted events.
 SETTINGS = {"SECLOG_FLOOD_LIMIT": "100000"}
@@ -32,6 +40,8 @@ def _all_needles() -> list[tuple[str, str]]:
     needles = [(case.name, n) for case in cat.ALL_TEXT_CASES for n in case.needles]
     needles += [(name, cat.key_value_for(name)) for name in cat.KEY_NAMES]
     needles.append(("the app's own database password", BOOM_SECRET.partition("=")[2]))
+    needles += [(f"{name} header", needle) for name, (_, needle) in HEADER_SECRETS.items()]
+    needles.append(("session cookie in the Cookie header", "HdrSess-65"))
     return [*needles, ("reset token in the path", RESET_TOKEN)]
 
 
@@ -40,7 +50,12 @@ NEEDLES = _all_needles()
 
 def plant(server: Server) -> dict[str, int]:
     """Send every catalogued secret; returns how many events of each kind should arrive."""
-    expected = {"security.sys_error": 0, "security.authn_login_fail": 0, "security.authn_fail": 0}
+    expected = {
+        "security.sys_error": 0,
+        "security.authn_login_fail": 0,
+        "security.authn_fail": 0,
+        "security.input_validation_fail": 0,
+    }
     # A crash may close the connection (uvicorn does): each /boom asks for its own.
     with server.client(headers={"Connection": "close"}) as client:
         for case in cat.ALL_TEXT_CASES:
@@ -64,6 +79,10 @@ def plant(server: Server) -> dict[str, int]:
         r = client.get(f"/reset/{RESET_TOKEN}")
         assert r.status_code == 401
         expected["security.authn_fail"] += 1
+        headers = {name: value for name, (value, _) in HEADER_SECRETS.items()}
+        r = client.get("/report", headers=headers)
+        assert r.status_code == 400
+        expected["security.input_validation_fail"] += 1
     return expected
 
 
@@ -120,6 +139,18 @@ def test_the_reset_path_arrives_without_its_token(
     assert "/reset/[REDACTED]" in paths, paths
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_reported_header_object_arrives_without_credentials(
+    planted: dict[str, Any], receiver: Receiver, kind: str
+) -> None:
+    """The framework's own header object, handed to seclog.emit, keeps its names, not secrets."""
+    (report,) = [
+        log for log in _logs(receiver, kind) if log.event_name == "security.input_validation_fail"
+    ]
+    headers = str(report.attributes["request.headers"]).lower()
+    assert "x-api-key" in headers and "[redacted]" in headers
+
+
 @pytest.mark.parametrize(("name", "needle"), NEEDLES, ids=[f"{n}:{x[:12]}" for n, x in NEEDLES])
 def test_no_catalogued_secret_reaches_the_collector(
     planted: dict[str, Any], receiver: Receiver, name: str, needle: str
@@ -147,4 +178,4 @@ def test_no_catalogued_secret_on_the_server_stderr(planted: dict[str, Any], kind
     leaked = sorted(
         {name for name, needle in NEEDLES if needle in output and needle != RESET_TOKEN}
     )
-    assert not leaked, f"{kind} stderr leaked: {leaked}"
+    assert not leaked, f"{kind} stderr leaked {len(leaked)} secrets: {leaked[:10]}"

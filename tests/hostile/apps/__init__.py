@@ -4,7 +4,8 @@ Routes: ``/`` (200), ``POST /login`` (form username/password; 401 on a bad
 password, 200 and a session otherwise), ``/logout``, ``/private`` (401 without a
 session), ``/admin`` (403 for non-staff), ``/limited`` (429), ``POST /csrf-form``
 (refused without a CSRF token where the framework has CSRF protection),
-``/reset/<token>`` (401: a secret in the path, named by the route) and
+``/reset/<token>`` (401: a secret in the path, named by the route), ``/report``
+(400, the app reports its request's header object to seclog) and
 ``/boom`` (an exception whose message carries a secret and the request's input).
 """
 

@@ -116,6 +116,15 @@ async def csrf_form() -> PlainTextResponse:
     return PlainTextResponse("form accepted")
 
 
+@app.get("/report")
+async def report(request: Request) -> PlainTextResponse:
+    seclog.emit(
+        "input_validation_fail",
+        attributes={"request.headers": request.headers, "header.list": [*request.headers.items()]},
+    )
+    return PlainTextResponse("rejected", status_code=400)
+
+
 @app.get("/reset/{token}")
 async def reset(token: str) -> PlainTextResponse:
     return PlainTextResponse("reset link expired", status_code=401)

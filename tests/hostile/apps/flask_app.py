@@ -85,6 +85,15 @@ def csrf_form() -> str:
     return "form accepted"
 
 
+@app.get("/report")
+def report() -> tuple[str, int]:
+    seclog.emit(
+        "input_validation_fail",
+        attributes={"request.headers": request.headers, "header.list": [*request.headers.items()]},
+    )
+    return "rejected", 400
+
+
 @app.get("/reset/<token>")
 def reset(token: str) -> tuple[str, int]:
     return "reset link expired", 401

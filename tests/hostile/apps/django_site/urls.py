@@ -16,4 +16,5 @@ urlpatterns = [
     path("csrf-form", views.csrf_form),
     path("boom", views.boom),
     path("reset/<str:token>", views.reset),
+    path("report", views.report),
 ]

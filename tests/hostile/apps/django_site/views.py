@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+import seclog_core as seclog
+
 from .. import boom_message
 
 
@@ -51,6 +53,14 @@ def limited(request: HttpRequest) -> HttpResponse:
 
 def csrf_form(request: HttpRequest) -> HttpResponse:
     return HttpResponse("form accepted")
+
+
+def report(request: HttpRequest) -> HttpResponse:
+    seclog.emit(
+        "input_validation_fail",
+        attributes={"request.headers": request.headers, "header.list": [*request.headers.items()]},
+    )
+    return HttpResponse("rejected", status=400)
 
 
 def reset(request: HttpRequest, token: str) -> HttpResponse:
