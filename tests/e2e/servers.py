@@ -35,6 +35,8 @@ class Proxy:
     upstream: str  # "127.0.0.1:8000" or "unix:/path/app.sock"
     # Extra proxy_set_header lines, e.g. ("X-Real-IP", "$remote_addr").
     headers: tuple[tuple[str, str], ...] = ()
+    # Append to X-Forwarded-For; off, nginx passes the client's own header through.
+    x_forwarded_for: bool = True
 
 
 def _connect(where: int | Path) -> None:
@@ -74,9 +76,10 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 
 def _extra_headers(proxy: Proxy) -> str:
-    return "".join(
-        f"            proxy_set_header {name} {value};\n" for name, value in proxy.headers
-    )
+    headers = list(proxy.headers)
+    if proxy.x_forwarded_for:
+        headers.insert(0, ("X-Forwarded-For", "$proxy_add_x_forwarded_for"))
+    return "".join(f"            proxy_set_header {name} {value};\n" for name, value in headers)
 
 
 def _nginx_config(tmp: Path, proxies: Sequence[Proxy]) -> str:
@@ -89,7 +92,6 @@ def _nginx_config(tmp: Path, proxies: Sequence[Proxy]) -> str:
         location / {{
             proxy_pass http://{proxy.upstream};
             proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
 {_extra_headers(proxy)}        }}
     }}"""
@@ -107,6 +109,11 @@ error_log {tmp / "error.log"} warn;
 events {{ worker_connections 128; }}
 http {{
     access_log off;
+    # RFC 7239 the way nginx can append it: the client's Forwarded, then the connecting address.
+    map $http_forwarded $proxy_add_forwarded {{
+        "" "for=$remote_addr";
+        default "$http_forwarded, for=$remote_addr";
+    }}
 {temp}{servers}
 }}
 """

@@ -129,16 +129,25 @@ def test_client_address_behind_nginx_is_the_real_client(adapter: Adapter, tmp_pa
         assert "from 127.0.0.1," not in output
 
 
+@pytest.mark.parametrize(
+    ("header", "value"), [("X-Real-IP", "$remote_addr"), ("Forwarded", "$proxy_add_forwarded")]
+)
 @pytest.mark.parametrize("adapter", ADAPTERS, ids=lambda adapter: adapter.name)
-def test_x_real_ip_set_by_nginx_is_the_one_header_read(adapter: Adapter, tmp_path: Path) -> None:
-    """With forwarded_header=X-Real-IP, nginx's overwritten X-Real-IP wins over forged headers."""
+def test_the_configured_header_set_by_nginx_is_the_one_read(
+    adapter: Adapter, header: str, value: str, tmp_path: Path
+) -> None:
+    """With forwarded_header=X-Real-IP or Forwarded, nginx's value wins over forged headers.
+
+    nginx sets only that header, so the client's forged X-Forwarded-For reaches the app:
+    uvicorn's proxy headers would believe it, so there they are off and seclog trusts nginx.
+    """
     app_port, proxy_port = free_port(), free_port()
-    proxies = [Proxy(proxy_port, f"127.0.0.1:{app_port}", (("X-Real-IP", "$remote_addr"),))]
+    proxies = [Proxy(proxy_port, f"127.0.0.1:{app_port}", ((header, value),), False)]
     if adapter.server == "gunicorn":
         command = gunicorn(adapter.target, app_port)
     else:
-        command = uvicorn(adapter.target, app_port)
-    settings = {**adapter.settings, "SECLOG_FORWARDED_HEADER": "X-Real-IP"}
+        command = [*uvicorn(adapter.target, app_port), "--no-proxy-headers"]
+    settings = {**TRUSTED, "SECLOG_FORWARDED_HEADER": header}
     forged = {"X-Real-IP": "6.6.6.6", "X-Forwarded-For": "6.6.6.7", "Forwarded": "for=6.6.6.8"}
     cases = [
         Case("real-ip-honest", "127.0.0.11", "one_hop", {}),
