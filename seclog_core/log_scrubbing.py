@@ -100,8 +100,13 @@ class RedactingFilter(logging.Filter):
                 setattr(record, name, redactor.redact_value(name, value))
             else:
                 # Any other object prints through str(): a request, a model, a dataclass
-                # whose repr holds a password. What a formatter would print is scrubbed.
-                setattr(record, name, redactor.scrub_text(safe_str(value)))
+                # whose repr holds a password. When its text holds a secret, a stand-in
+                # prints the scrubbed text and still lends its attributes to handlers that
+                # read them (Django's AdminEmailHandler reads record.request.META).
+                text = safe_str(value)
+                scrubbed = redactor.scrub_text(text)
+                if scrubbed != text:
+                    setattr(record, name, _ScrubbedObject(value, scrubbed))
         if record.exc_info and not record.exc_text:
             # Formatters cache the traceback here and reuse it, so scrubbing it once suffices.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -109,6 +114,28 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redactor.scrub_secrets(record.exc_text)
         if record.stack_info:
             record.stack_info = redactor.scrub_secrets(record.stack_info)
+
+
+class _ScrubbedObject:
+    """An extra whose text held a secret: prints scrubbed, otherwise behaves like the object."""
+
+    __slots__ = ("_text", "_wrapped")
+
+    def __init__(self, wrapped: object, text: str) -> None:
+        self._wrapped = wrapped
+        self._text = text
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(self._text, spec)
 
 
 class RedactingLogRecordProcessor(LogRecordProcessor):

@@ -348,3 +348,26 @@ def test_server_log_scrubbing_follows_the_setting() -> None:
             target = logging.getLogger(name)
             for found in [f for f in target.filters if isinstance(f, RedactingFilter)]:
                 target.removeFilter(found)
+
+
+class _Request:
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.META = {"REMOTE_ADDR": "198.51.100.4"}
+
+    def __str__(self) -> str:
+        return f"<WSGIRequest: GET {self.target!r}>"
+
+
+def test_object_extras_keep_their_attributes_for_handlers() -> None:
+    """A request extra prints scrubbed yet lends .META to handlers; a clean one is untouched."""
+    leaky = _Request("/reset?token=ObjTok-7")
+    clean = _Request("/home")
+    for extra in (leaky, clean):
+        record = logging.LogRecord("django.request", logging.ERROR, "f", 1, "boom", None, None)
+        record.request = extra
+        RedactingFilter().filter(record)
+        kept = record.request  # type: ignore[attr-defined]
+        assert kept.META["REMOTE_ADDR"] == "198.51.100.4"
+        assert "ObjTok-7" not in str(kept) and "ObjTok-7" not in f"{kept}"
+    assert kept is clean
