@@ -83,6 +83,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             message = safe_str(record.msg)  # broken %-format: keep what the app wrote
+        args = record.args
         record.msg = redactor.scrub_text(message)
         record.args = None
         if "message" in vars(record):  # formatted earlier by another handler
@@ -93,7 +94,7 @@ class RedactingFilter(logging.Filter):
             if redactor.is_sensitive_key(name):
                 setattr(record, name, REDACTED)
             elif isinstance(value, str):
-                setattr(record, name, redactor.scrub_text(value))
+                setattr(record, name, redactor.scrub_text(_formatted(value, args)))
             elif value is None or isinstance(value, (bool, int, float)):
                 continue
             elif isinstance(value, (Mapping, list, tuple, set, frozenset)):
@@ -114,6 +115,20 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redactor.scrub_secrets(record.exc_text)
         if record.stack_info:
             record.stack_info = redactor.scrub_secrets(record.stack_info)
+
+
+def _formatted(value: str, args: object) -> str:
+    """An extra that is another rendering of the message (uvicorn's color_message), filled in.
+
+    The message's arguments are gone once it is scrubbed, so a template among the
+    extras is formatted with them now, or it would print a bare "%d".
+    """
+    if not args or "%" not in value:
+        return value
+    try:
+        return value % args
+    except Exception:
+        return value
 
 
 class _ScrubbedObject:

@@ -371,3 +371,14 @@ def test_object_extras_keep_their_attributes_for_handlers() -> None:
         assert kept.META["REMOTE_ADDR"] == "198.51.100.4"
         assert "ObjTok-7" not in str(kept) and "ObjTok-7" not in f"{kept}"
     assert kept is clean
+
+
+def test_a_message_template_among_the_extras_is_filled_in() -> None:
+    """uvicorn's color_message extra still reads right once the message's args are gone."""
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, "f", 1, "Started server process [%d]", (4242,), None
+    )
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "Started server process [4242]"
+    assert record.color_message == "Started server process [4242]"  # type: ignore[attr-defined]
