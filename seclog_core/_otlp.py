@@ -14,12 +14,9 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opentelemetry.exporter.otlp.proto.common._internal import (
-    _encode_instrumentation_scope,
-    _encode_resource,
-)
-from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs import ReadableLogRecord
+
+from ._otel_compat import attribute_items, encode_resource_and_scope, sdk_encode_logs
 
 __all__ = ["encode_log_batch"]
 
@@ -127,11 +124,7 @@ def _log_record(readable: ReadableLogRecord) -> bytes:
     parts.append(_field(b"\x2a", _any_value(record.body)))
     attributes = record.attributes
     if attributes:
-        # The SDK's BoundedAttributes iterates through the Mapping ABC and a lock per
-        # item; its plain dict, when it has one, holds the same items in the same order.
-        plain = getattr(attributes, "_dict", None)
-        items = (plain if isinstance(plain, dict) else attributes).items()
-        parts.extend([_attribute(k, v) for k, v in items])
+        parts.extend([_attribute(k, v) for k, v in attribute_items(attributes)])
     dropped = readable.dropped_attributes
     if dropped:
         parts.append(b"\x38" + _varint(dropped))
@@ -156,10 +149,10 @@ def _header(readable: ReadableLogRecord) -> tuple[bytes, bytes, bytes]:
     slot = (resource, scope)
     cached = _headers.get(slot)
     if cached is None:
-        resource_part = _field(b"\x0a", _encode_resource(resource).SerializeToString())
         # The SDK's own encoder passes None for a record without a scope, as here.
-        encoded_scope = _encode_instrumentation_scope(scope)  # type: ignore[arg-type]
-        scope_part = _field(b"\x0a", encoded_scope.SerializeToString())
+        resource_bytes, scope_bytes = encode_resource_and_scope(resource, scope)
+        resource_part = _field(b"\x0a", resource_bytes)
+        scope_part = _field(b"\x0a", scope_bytes)
         if scope is not None and scope.schema_url:
             scope_part += _field(b"\x1a", scope.schema_url.encode("utf-8"))
         schema_part = b""
@@ -215,4 +208,4 @@ def encode_log_batch(batch: Sequence[ReadableLogRecord]) -> bytes:
     try:
         return _fast(batch)
     except Exception:
-        return bytes(encode_logs(batch).SerializeToString())
+        return sdk_encode_logs(batch)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._internal import guarded, report_failure
 from .events import SecurityEvent
 from .pipeline import get_pipeline
 
@@ -68,8 +69,12 @@ def _attributes(fields: Mapping[str, Any], extra: Mapping[str, Any] | None) -> d
         if value is None:
             continue
         result[FIELD_NAMES.get(key, key if "." in key else f"security.{key}")] = value
-    if extra:
-        result.update(extra)
+    if extra is not None:
+        if isinstance(extra, Mapping):
+            with guarded("api.attributes"):
+                result.update(extra)
+        else:  # the app is never interrupted: reported, the event goes out without them
+            report_failure("pipeline.attributes_not_a_mapping")
     return result
 
 

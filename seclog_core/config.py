@@ -68,6 +68,10 @@ class Settings:
     login_username_field: str = "username"
     # Models whose str() is a credential ("app_label.ModelName"): admin events name model + pk.
     credential_models: tuple[str, ...] = ()
+    # The app's own OpenTelemetry providers, handed over explicitly (never from the environment).
+    logger_provider: Any = field(default=None, repr=False, compare=False)
+    tracer_provider: Any = field(default=None, repr=False, compare=False)
+    meter_provider: Any = field(default=None, repr=False, compare=False)
 
     @property
     def proxies(self) -> TrustedProxies:
@@ -77,6 +81,8 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
+# Objects only code can pass (providers): an environment variable cannot name one.
+_OBJECT_SETTINGS = frozenset({"logger_provider", "tracer_provider", "meter_provider"})
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _CHOICES = {
@@ -245,7 +251,11 @@ def load_settings(
 ) -> Settings:
     """Merge the three sources, highest precedence first in the signature."""
     env = os.environ if environ is None else environ
-    env_values = {key: value for key, value in env.items() if key.startswith("SECLOG_")}
+    env_values = {
+        key: value
+        for key, value in env.items()
+        if key.startswith("SECLOG_") and _normalize_key(key) not in _OBJECT_SETTINGS
+    }
     merged: dict[str, Any] = {}
     merged.update(_collect(env_values, "the environment"))
     merged.update(_collect(framework or {}, "the framework settings"))

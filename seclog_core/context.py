@@ -54,6 +54,16 @@ class RequestContext:
     refresh: Callable[[RequestContext], None] | None = field(
         default=None, repr=False, compare=False
     )
+    # seclog's one span for this request when the app does not trace (opened at the
+    # first event, ended by end_span when the request finishes).
+    trace_span: Any = field(default=None, repr=False, compare=False)
+
+    def end_span(self) -> None:
+        """End seclog's span of this request, if it opened one (idempotent, never raises)."""
+        span, self.trace_span = self.trace_span, None
+        if span is not None:
+            with contextlib.suppress(Exception):
+                span.end()
 
     def attributes(self) -> dict[str, object]:
         """The context as OTel semantic-convention attributes (unset facts left out)."""
@@ -91,7 +101,13 @@ def bind_request_context(ctx: RequestContext) -> Token[RequestContext | None]:
 
 
 def reset_request_context(token: Token[RequestContext | None]) -> None:
-    """Restore what was bound before; tolerant of a token from another context."""
+    """Restore what was bound before; tolerant of a token from another context.
+
+    The request being unbound is over: seclog's span for it (if any) ends here.
+    """
+    ending = _current.get()
+    if ending is not None and ending.trace_span is not None:
+        ending.end_span()
     try:
         _current.reset(token)
     except ValueError:

@@ -1,10 +1,14 @@
 """Emission: the one place where a SecurityEvent touches OpenTelemetry.
 
 An event becomes a LogRecord (``event_name="security.<type>"``, explicit
-timestamp, severity, body, attributes, the active trace context), a span event
-of the same name on the active recording span (or on a short span of seclog's
-own when none is recording), and one increment of the ``security.events``
-counter, by type and outcome only so its cardinality stays bounded.
+timestamp, severity, body, attributes, the trace context), a span event of the
+same name, and one increment of the ``security.events`` counter, by type and
+outcome only so its cardinality stays bounded.
+
+Which span: the app's active recording span when it traces; else, inside a
+request, ONE span of seclog's own per request, opened at the request's first
+event and ended when the request finishes (all its events, and the alerts they
+trigger, share its trace id); outside a request, a short span per event.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -20,10 +25,11 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind
 
 from ._internal import failure_counts
+from .context import RequestContext
 from .events import AttributeValue, SecurityEvent
 from .export import Providers
 
-__all__ = ["Emitter"]
+__all__ = ["Emitter", "TraceTarget"]
 
 _SCOPE = "seclog"
 
@@ -82,9 +88,28 @@ def _event_counts(meter_provider: object, meter: Meter) -> _EventCounts:
                 unit="{event}",
                 description="Security events emitted by seclog",
             )
+            meter.create_observable_counter(
+                "seclog.internal.failures",
+                callbacks=[_failure_observations],
+                unit="{failure}",
+                description="Failures inside seclog, by where they happened (never raised)",
+            )
             with contextlib.suppress(TypeError):
                 _counts_by_provider[meter_provider] = counts
         return counts
+
+
+class TraceTarget:
+    """Where one event goes in the trace view, decided before its log record is sequenced."""
+
+    __slots__ = ("context", "own", "span_id", "trace_id")
+
+    def __init__(self, context: otel_context.Context | None, own: Any, span: Any) -> None:
+        self.context = context  # what the log record carries (None: the active context)
+        self.own = own  # a short span of seclog's own to end after the event, or None
+        span_context = span.get_span_context()
+        self.trace_id: int = span_context.trace_id
+        self.span_id: int = span_context.span_id
 
 
 class Emitter:
@@ -99,31 +124,65 @@ class Emitter:
         self._tracer = providers.tracer_provider.get_tracer(_SCOPE, __version__)
         meter = providers.meter_provider.get_meter(_SCOPE, __version__)
         self._counter = _event_counts(providers.meter_provider, meter)
-        meter.create_observable_counter(
-            "seclog.internal.failures",
-            callbacks=[_failure_observations],
-            unit="{failure}",
-            description="Failures inside seclog, by where they happened (never raised to the app)",
-        )
         self._span_events = span_events
         self._own_spans = own_spans
+
+    def trace_target(
+        self,
+        event: SecurityEvent,
+        request: RequestContext | None,
+        parent: otel_context.Context | None = None,
+    ) -> TraceTarget:
+        """Add the span event and say which trace context the log record carries.
+
+        ``parent`` is the context of the event being observed when this one (an alert)
+        is emitted by an observer outside a request: the alert joins its trace.
+        """
+        span = trace.get_current_span()
+        if not self._span_events or span.is_recording() or not self._own_spans:
+            if self._span_events and span.is_recording():
+                span.add_event(event.name, event.attributes, event.timestamp_ns)
+            return TraceTarget(None, None, span)
+        if request is not None:
+            # One span per request, opened lazily here, ended by finish_request.
+            own = request.trace_span
+            if own is None or not own.is_recording():
+                own = self._tracer.start_span(
+                    "security.request",
+                    kind=SpanKind.INTERNAL,
+                    start_time=event.timestamp_ns,
+                )
+                request.trace_span = own
+            own.add_event(event.name, event.attributes, event.timestamp_ns)
+            return TraceTarget(trace.set_span_in_context(own), None, own)
+        if parent is not None:
+            joined = trace.get_current_span(parent)
+            if joined.is_recording():
+                joined.add_event(event.name, event.attributes, event.timestamp_ns)
+                return TraceTarget(parent, None, joined)
+        # Outside a request: a short span of its own, never made current (nothing else
+        # runs inside it; the log record gets its context directly).
+        own = self._tracer.start_span(
+            event.name,
+            kind=SpanKind.INTERNAL,
+            start_time=event.timestamp_ns,
+            attributes={"security.event": event.type.name},
+        )
+        own.add_event(event.name, event.attributes, event.timestamp_ns)
+        return TraceTarget(trace.set_span_in_context(own), own, own)
 
     def emit_log(
         self,
         event: SecurityEvent,
         attributes: Mapping[str, AttributeValue],
-        context: otel_context.Context | None = None,
+        target: TraceTarget,
     ) -> None:
-        """The log record; called by the pipeline in sequence order.
-
-        ``context`` carries seclog's own span when it opened one; otherwise the
-        record joins the active context.
-        """
+        """The log record; called by the pipeline in sequence order."""
         severity = event.type.severity
         self._logger.emit(
             timestamp=event.timestamp_ns,
             observed_timestamp=event.timestamp_ns,
-            context=context if context is not None else otel_context.get_current(),
+            context=target.context if target.context is not None else otel_context.get_current(),
             severity_number=severity.number,
             severity_text=severity.text,
             body=event.body,
@@ -131,37 +190,8 @@ class Emitter:
             event_name=event.name,
         )
 
-    def emit(
-        self,
-        event: SecurityEvent,
-        write_log: Callable[[otel_context.Context | None], None],
-    ) -> None:
-        """Span event, then ``write_log`` with the span's context, then the counter.
-
-        ``write_log`` is the pipeline's sequenced call to :meth:`emit_log`; it gets
-        the context of our own short span (when no span records) so the log record
-        carries a trace and span id that the trace view can show.
-        """
-        span = trace.get_current_span()
-        if not self._span_events:
-            write_log(None)
-        elif span.is_recording():
-            span.add_event(event.name, event.attributes, event.timestamp_ns)
-            write_log(None)
-        elif self._own_spans:
-            # The span is never made current: nothing else runs inside it, and the log
-            # record gets its context directly (no attach/detach on the request thread).
-            own = self._tracer.start_span(
-                event.name,
-                kind=SpanKind.INTERNAL,
-                start_time=event.timestamp_ns,
-                attributes={"security.event": event.type.name},
-            )
-            try:
-                own.add_event(event.name, event.attributes, event.timestamp_ns)
-                write_log(trace.set_span_in_context(own))
-            finally:
-                own.end()
-        else:
-            write_log(None)
+    def finish(self, event: SecurityEvent, target: TraceTarget) -> None:
+        """End the event's own short span (if any) and count it."""
+        if target.own is not None:
+            target.own.end()
         self._counter.add(event.type.name, event.outcome)

@@ -228,6 +228,8 @@ def finish_request(
                 hook(ctx, status_code, pipe)
     except Exception as exc:
         report_failure("http.finish_request", exc)
+    finally:
+        ctx.end_span()  # seclog's one span of this request (if it opened one) ends here
 
 
 def report_exception(ctx: RequestContext, exception: BaseException) -> None:

@@ -1,14 +1,24 @@
-"""The event pipeline: build -> enrich -> redact -> sequence -> emit -> detect.
+"""The event pipeline: build -> enrich -> redact -> bound -> sequence -> emit -> detect.
 
 Every event, from any adapter or the manual API, goes through
 :meth:`Pipeline.emit`. Nothing in it raises into the app except an unknown
 event type, which is a programming error that tests should catch; every
 runtime failure is counted and reported once through the ``seclog`` logger.
+
+Which value wins when the app passes an attribute seclog also knows: the request
+context's ``client.address`` and ``network.peer.address`` (resolved through the
+trusted proxies), and seclog's ``security.event`` / ``security.outcome`` /
+``security.level``; the integrity attributes (``seclog.stream_id``, ``seclog.sequence``,
+``seclog.mac*``, ``seclog.key_id``) are the sequencer's alone and dropped when the app
+passes them. Everything else the app says (``user.name`` of a login
+attempt, ``security.reason``) is the app's to say.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import threading
 import time
 import weakref
@@ -17,26 +27,50 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
-from ._internal import report_failure
+from . import export
+from ._internal import guarded, report_failure
+from .client_ip import TrustedProxies
 from .config import ConfigError, Settings, load_settings
 from .context import RequestContext, current_request_context
 from .emit import Emitter
 from .events import AttributeValue, SecurityEvent
-from .export import get_providers
 from .integrity import Sequencer
 from .mappings import ecs_fields, ocsf_fields
 from .redact import Redactor
-from .vocabulary import get_event_type
+from .vocabulary import EventType, get_event_type
 
-__all__ = ["Gate", "Observer", "Pipeline", "configure", "get_pipeline", "set_pipeline"]
+__all__ = [
+    "Gate",
+    "Observer",
+    "Pipeline",
+    "ResponseHook",
+    "configure",
+    "get_pipeline",
+    "new_pipeline",
+    "register_component",
+    "set_pipeline",
+]
 
 # Sees every emitted event after it left; detectors and test captures are observers.
 Observer = Callable[[SecurityEvent, "Pipeline"], None]
 # Decides before emission whether an event goes out (flood control); False suppresses it.
 Gate = Callable[[SecurityEvent, "Pipeline"], bool]
+# Called with (context, status, pipeline) after each request (detectors count 404s).
+ResponseHook = Callable[[RequestContext, int, "Pipeline"], None]
 
 _depth = threading.local()
 _MAX_DEPTH = 3
+
+# Facts of the request context that an attribute passed by the app never replaces.
+_CONTEXT_WINS = frozenset({"client.address", "network.peer.address"})
+# What the sequencer writes: an app-passed value would pose as a signature.
+_INTEGRITY_KEYS = frozenset(
+    {"seclog.stream_id", "seclog.sequence", "seclog.mac", "seclog.mac_v", "seclog.key_id"}
+)
+# Attribute names that are seclog's own: kept first when the attribute limit bites.
+_OWN_PREFIXES = ("security.", "seclog.", "user.", "client.", "exception.", "error.")
+# Room left for the integrity attributes the sequencer adds after the limit is applied.
+_STAMP_ROOM = 6
 
 
 def _build_redactor(settings: Settings) -> Redactor:
@@ -51,26 +85,79 @@ def _build_redactor(settings: Settings) -> Redactor:
     )
 
 
-class Pipeline:
-    """One configured pipeline; apps with different settings each get their own."""
+def _env_limit(*names: str) -> int | None:
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            with contextlib.suppress(ValueError):
+                return max(0, int(value))
+    return None
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+
+class ForwardedSpoofState:
+    """Per-pipeline memory of peers that sent an untrusted forwarding header."""
+
+    __slots__ = ("lock", "seen", "warned")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: dict[str, float] = {}
+        self.warned = False
+
+
+class Pipeline:
+    """One configured pipeline; apps with different settings each get their own.
+
+    ``Pipeline(settings)`` is complete: its providers are resolved now (at start-up,
+    never on the event loop at the first event) and every registered component
+    (detectors, flood control, checkpoints) is installed.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, components: bool = True) -> None:
+        self.settings = settings = settings if settings is not None else load_settings()
         self.redactor = _build_redactor(settings)
         key = settings.integrity_key
         self.sequencer = Sequencer(key.encode() if key else None, settings.integrity_key_id)
         self.observers: list[Observer] = []
         self.gates: list[Gate] = []
-        # Called with (context, status, pipeline) after each request (detectors count 404s).
-        self.response_hooks: list[Callable[[RequestContext, int, Pipeline], None]] = []
-        self._emitter: Emitter | None = None
-        self._emit_lock = threading.Lock()
-        self._init_lock = threading.Lock()
-        # Extension point for components (detectors, forwarded-header reporting) to keep state.
-        self.state: dict[str, Any] = {}
+        self.response_hooks: list[ResponseHook] = []
         # Called before a flush or shutdown so held-back events (flood control) go out.
         self.flushers: list[Callable[[], object]] = []
+        # What the core keeps for HTTP requests, typed.
+        self.trusted_proxies: TrustedProxies = settings.proxies
+        self.forwarded_spoof = ForwardedSpoofState()
+        # Deprecated extension point for components' own state (detectors, checkpoints);
+        # prefer attributes on the component. The core's entries are kept for old readers.
+        self.state: dict[str, Any] = {"http.trusted_proxies": self.trusted_proxies}
+        # The SDK applies these limits on export: applied here first, so the record
+        # signed is the record exported and seclog's own attributes are never cut.
+        count = _env_limit("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT")
+        self._attribute_limit = 128 if count is None else count
+        self._value_limit = _env_limit(
+            "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+        )
+        self._emit_lock = threading.Lock()
+        self._init_lock = threading.Lock()
+        self._emitter: Emitter | None = None
+        self.providers: export.Providers | None = None
+        if settings.enabled:
+            self.providers = export.providers_for(settings)
+            self._emitter = self._make_emitter(self.providers)
         _all_pipelines.add(self)
+        _register_exit_flush()
+        if components:
+            for installer in list(_component_installers):
+                try:
+                    installer(self)
+                except ConfigError:
+                    raise  # a bad setting is a start-up error the operator must see
+                except Exception as exc:
+                    report_failure("pipeline.component", exc)
+
+    def _make_emitter(self, providers: export.Providers) -> Emitter:
+        return Emitter(
+            providers, span_events=self.settings.span_events, own_spans=self.settings.own_spans
+        )
 
     @property
     def emitter(self) -> Emitter:
@@ -78,16 +165,31 @@ class Pipeline:
         if emitter is None:
             with self._init_lock:
                 if self._emitter is None:
-                    self._emitter = Emitter(
-                        get_providers(self.settings),
-                        span_events=self.settings.span_events,
-                        own_spans=self.settings.own_spans,
-                    )
+                    self.providers = export.providers_for(self.settings)
+                    self._emitter = self._make_emitter(self.providers)
                 emitter = self._emitter
         return emitter
 
+    # --- components register through these -------------------------------------------
+
     def add_observer(self, observer: Observer) -> None:
+        """``observer(event, pipeline)`` sees every event after it left."""
         self.observers.append(observer)
+
+    def add_gate(self, gate: Gate) -> None:
+        """``gate(event, pipeline)`` returning False suppresses the event (flood control)."""
+        self.gates.append(gate)
+
+    def add_response_hook(self, hook: ResponseHook) -> None:
+        """``hook(context, status, pipeline)`` runs after each request's status is known."""
+        self.response_hooks.append(hook)
+
+    def add_flusher(self, flusher: Callable[[], object]) -> None:
+        """``flusher()`` runs before every flush, at shutdown and at interpreter exit."""
+        self.flushers.append(flusher)
+        _register_exit_flush()
+
+    # --- the event path ------------------------------------------------------------------
 
     def emit(
         self,
@@ -109,7 +211,7 @@ class Pipeline:
             return None
         _depth.value = depth + 1
         try:
-            return self._emit(kind.name, attributes, body, outcome, exception, context)
+            return self._emit(kind, attributes, body, outcome, exception, context)
         except Exception as exc:
             report_failure("pipeline.emit", exc)
             return None
@@ -118,18 +220,17 @@ class Pipeline:
 
     def _emit(
         self,
-        name: str,
-        fields: Mapping[str, object] | None,
+        kind: EventType,
+        fields: object,
         body: str | None,
         outcome: str | None,
         exception: BaseException | None,
         context: RequestContext | None,
     ) -> SecurityEvent | None:
-        kind = get_event_type(name)
         ctx = context if context is not None else current_request_context()
         raw: dict[str, object] = ctx.attributes() if ctx is not None else {}
         if fields:
-            raw.update({k: v for k, v in fields.items() if v is not None})
+            _merge_app_attributes(raw, fields)
         if exception is not None:
             exc_type = type(exception)
             qualified = f"{exc_type.__module__}.{exc_type.__qualname__}"
@@ -147,6 +248,7 @@ class Pipeline:
             safe.update(ecs_fields(kind, final_outcome))
         if self.settings.ocsf:
             safe.update(ocsf_fields(kind, final_outcome))
+        safe = self._bounded(safe, raw)
         text = self.redactor.scrub_text(body) if body else _default_body(kind.description, safe)
         event = SecurityEvent(kind, text, SecurityEvent.freeze(safe), time.time_ns())
         _pre_policy.value = (event, raw)  # detectors count on values before field policies
@@ -154,22 +256,113 @@ class Pipeline:
             if not gate(event, self):
                 return None
         emitter = self.emitter
-
-        def write_log(span_context: otel_context.Context | None) -> None:
-            # Stamp and enqueue under one lock so sequence order == export order.
-            with self._emit_lock:
-                stamped = self.sequencer.stamp(event.name, event.timestamp_ns, event.body, safe)
-                emitter.emit_log(event, {**safe, **stamped}, span_context)
-
-        emitter.emit(event, write_log)
+        # The request's one span: for the bound request (or one that already has it), not
+        # for a context made up for a single event (checkpoints, background jobs).
+        request = ctx
+        if ctx is not None and ctx.trace_span is None and ctx is not current_request_context():
+            request = None
+        parent = getattr(_observed, "context", None) if request is None else None
+        target = emitter.trace_target(event, request, parent)
+        severity = kind.severity
+        # Stamp and enqueue under one lock so sequence order == export order.
+        with self._emit_lock:
+            stamped = self.sequencer.stamp(
+                event.name,
+                event.timestamp_ns,
+                event.body,
+                safe,
+                severity_number=int(severity.number.value),
+                severity_text=severity.text,
+                trace_id=target.trace_id,
+                span_id=target.span_id,
+            )
+            emitter.emit_log(event, {**safe, **stamped}, target)
         if ctx is not None:
             ctx.emitted.add(kind.name)
-        for observer in (*self.observers, *_global_observers):
-            try:
-                observer(event, self)
-            except Exception as exc:
-                report_failure("pipeline.observer", exc)
+        # Alerts an observer emits outside a request join this event's trace.
+        previous = getattr(_observed, "context", None)
+        _observed.context = target.context
+        try:
+            for observer in (*self.observers, *_global_observers):
+                with guarded("pipeline.observer"):
+                    observer(event, self)
+        finally:
+            _observed.context = previous
+            emitter.finish(event, target)
         return event
+
+    def _bounded(
+        self, safe: dict[str, AttributeValue], raw: Mapping[str, object]
+    ) -> dict[str, AttributeValue]:
+        """The attributes as the SDK will export them: count and value-length limits applied,
+        attributes the app added dropped first, so what is signed is what leaves."""
+        limit = self._value_limit
+        if limit is not None:
+            safe = {key: _cut(value, limit) for key, value in safe.items()}
+        room = max(0, self._attribute_limit - _STAMP_ROOM)
+        if len(safe) <= room:
+            return safe
+        own = [key for key in safe if _is_own(key)]
+        others = [key for key in safe if not _is_own(key)]
+        if len(own) > room:
+            report_failure("pipeline.attribute_limit")  # seclog's own facts alone overflow
+        keep = set((own + others)[:room])
+        return {key: value for key, value in safe.items() if key in keep}
+
+
+def _is_own(key: str) -> bool:
+    return key.startswith(_OWN_PREFIXES) or key in _CONTEXT_KEYS
+
+
+_CONTEXT_KEYS = frozenset(
+    {
+        "client.address",
+        "network.peer.address",
+        "http.request.method",
+        "url.path",
+        "http.route",
+        "url.scheme",
+        "server.address",
+        "user_agent.original",
+        "http.request.id",
+        "http.response.status_code",
+        "user.id",
+        "user.name",
+    }
+)
+
+
+def _cut(value: AttributeValue, limit: int) -> AttributeValue:
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [item[:limit] if isinstance(item, str) else item for item in value]
+    return value
+
+
+def _merge_app_attributes(raw: dict[str, object], fields: object) -> None:
+    """Add what the app passed, under the precedence rules of the module docstring.
+
+    A value that is not a mapping, or a mapping that fails while read, is reported
+    and the event goes out without it: the app is never interrupted.
+    """
+    if not isinstance(fields, Mapping):
+        report_failure("pipeline.attributes_not_a_mapping")
+        return
+    try:
+        items = list(fields.items())
+    except Exception as exc:
+        report_failure("pipeline.attributes", exc)
+        return
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(key, str):
+            if key in _INTEGRITY_KEYS:
+                continue  # the integrity attributes are the sequencer's alone
+            if key in _CONTEXT_WINS and key in raw:
+                continue
+        raw[key] = value
 
 
 def _default_body(description: str, attributes: Mapping[str, AttributeValue]) -> str:
@@ -186,6 +379,7 @@ def _exception_message(exception: BaseException) -> str:
 
 
 _pre_policy = threading.local()
+_observed = threading.local()
 
 
 def pre_policy_attributes(event: SecurityEvent) -> Mapping[str, object] | None:
@@ -195,6 +389,11 @@ def pre_policy_attributes(event: SecurityEvent) -> Mapping[str, object] | None:
     return pair[1] if pair is not None and pair[0] is event else None
 
 
+def observed_trace_context() -> otel_context.Context | None:
+    """The trace context of the event observers are looking at on this thread, if any."""
+    return getattr(_observed, "context", None)
+
+
 _all_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
 
@@ -202,11 +401,32 @@ def flush_pending_events() -> None:
     """Emit what any pipeline holds back (flood summaries) before telemetry is flushed."""
     for pipeline in list(_all_pipelines):
         for flusher in list(pipeline.flushers):
-            try:
+            with guarded("pipeline.flush"):
                 flusher()
-            except Exception as exc:
-                report_failure("pipeline.flush", exc)
 
+
+_exit_flush_registered = False
+
+
+def _register_exit_flush() -> None:
+    # A server without the ASGI lifespan never calls flush: at exit, what flood control
+    # held back still goes out (registered after the exporters' hook, so it runs first).
+    global _exit_flush_registered
+    if not _exit_flush_registered:
+        _exit_flush_registered = True
+        atexit.register(flush_pending_events)
+
+
+def _report_loss(reason: str, count: int) -> None:
+    get_pipeline().emit(
+        "seclog_events_lost",
+        {"security.reason": reason, "seclog.lost_count": count},
+        body=f"seclog could not deliver {count} security events ({reason})",
+    )
+
+
+export.on_flush(flush_pending_events)
+export.set_loss_reporter(_report_loss)
 
 # Observers of every pipeline in the process (test captures).
 _global_observers: list[Observer] = []
@@ -238,7 +458,6 @@ def get_pipeline(context: RequestContext | None = None) -> Pipeline:
         with _default_lock:
             if _default is None:
                 _default = Pipeline(load_settings())
-                _install_default_components(_default)
             pipeline = _default
     return pipeline
 
@@ -258,21 +477,9 @@ def register_component(installer: Callable[[Pipeline], None]) -> None:
     _component_installers.append(installer)
 
 
-def _install_default_components(pipeline: Pipeline) -> None:
-    for installer in _component_installers:
-        try:
-            installer(pipeline)
-        except ConfigError:
-            raise  # a bad setting is a start-up error the operator must see
-        except Exception as exc:
-            report_failure("pipeline.component", exc)
-
-
 def new_pipeline(*, framework: Mapping[str, Any] | None = None, **kwargs: Any) -> Pipeline:
     """A pipeline from settings (validated now: a bad value raises ConfigError)."""
-    pipeline = Pipeline(load_settings(kwargs, framework))
-    _install_default_components(pipeline)
-    return pipeline
+    return Pipeline(load_settings(kwargs, framework))
 
 
 def configure(*, framework: Mapping[str, Any] | None = None, **kwargs: Any) -> Settings:

@@ -3,148 +3,74 @@
 :class:`DurableLogProcessor` replaces the SDK's batch processor for seclog's
 OTLP log exporter. The app thread only appends to a bounded in-memory queue
 (a full queue is counted, never silent). A background thread encodes batches
-with the OTLP protobuf encoder and sends them once, with a short timeout; when
-the collector is unreachable or answers a retryable error the bytes go to the
-on-disk spool (:mod:`seclog_core._segments`) and are replayed in order, as-is,
-when it answers again. Every loss (queue full, spool full or unwritable,
-collector refusal) is counted and reported as a ``seclog_events_lost`` event
-once delivery works again. Shutdown takes at most ``shutdown_timeout`` seconds:
-whatever was not delivered by then is in the spool.
+with the OTLP protobuf encoder and sends them once, with a short timeout (the
+senders live in :mod:`seclog_core.senders`); when the collector is unreachable,
+answers a retryable error, or the send itself raises, the bytes go to the on-disk
+spool (:mod:`seclog_core._segments`) and are replayed in order, as-is, when it
+answers again. Every loss (queue full, spool full or unwritable, collector
+refusal) is counted and reported as a ``seclog_events_lost`` event once delivery
+works again. Shutdown takes at most ``shutdown_timeout`` seconds: whatever was
+not delivered by then is in the spool.
+
+The spool directory is trusted only when the current user owns it and nobody
+else may write to it: a file planted in someone else's directory is never replayed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from enum import Enum
-from functools import partial
-from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
-from ._internal import report_failure
+from . import _otel_compat as compat
+from ._internal import logger, report_failure
 from ._otlp import encode_log_batch
 from ._segments import Frame, Spool, SpoolFullError
+from ._threads import prepare_bounded_exit, run_bounded
+from .senders import Outcome, Sender, sender_for
 
 __all__ = [
     "DurableLogProcessor",
     "Outcome",
+    "UntrustedSpoolError",
     "default_spool_dir",
     "prepare_bounded_exit",
     "resolve_spool_dir",
     "run_bounded",
     "sender_for",
+    "trusted_spool_dir",
 ]
-
-logger = logging.getLogger("seclog")
 
 _OFF = {"off", "none", "disabled", "false", "0", "-"}
 
 
-class Outcome(Enum):
-    OK = "ok"
-    RETRY = "retry"  # unreachable, timed out, or a retryable status: keep it
-    REJECT = "reject"  # the collector refuses this payload for good: retrying cannot help
-
-
-Sender = Callable[[bytes, float], Outcome]
-
-
-def _http_sender(exporter: Any) -> Sender:
-    client = exporter._client
-    from opentelemetry.exporter.otlp.common.http import _is_retryable
-
-    def send(payload: bytes, timeout: float) -> Outcome:
-        result = client._submit(client._compress(payload), timeout)
-        status = result.status_code
-        if status is not None and 200 <= status < 400:
-            return Outcome.OK
-        if status is None or _is_retryable(status) or status >= 500:
-            return Outcome.RETRY
-        return Outcome.REJECT
-
-    return send
-
-
-def _grpc_sender(exporter: Any) -> Sender:
-    import grpc  # type: ignore[import-untyped]
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-        ExportLogsServiceResponse,
-    )
-
-    retryable = set(exporter._retryable_error_codes) | {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-    }
-    last_reset = [0.0]
-    # The payload is already a serialized ExportLogsServiceRequest: send the bytes as
-    # they are (no serializer) instead of parsing them into a message to encode again.
-    export: list[Any] = [None, None]  # [channel, its raw Export call]
-
-    def raw_export() -> Any:
-        channel = exporter._channel
-        if export[0] is not channel:
-            export[0] = channel
-            export[1] = channel.unary_unary(
-                "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-                request_serializer=None,
-                response_deserializer=ExportLogsServiceResponse.FromString,
-            )
-        return export[1]
-
-    def send(payload: bytes, timeout: float) -> Outcome:
-        try:
-            raw_export()(payload, metadata=exporter._headers, timeout=timeout)
-            return Outcome.OK
-        except grpc.RpcError as error:
-            code = error.code()
-            if code == grpc.StatusCode.UNAVAILABLE and time.monotonic() - last_reset[0] > 1.0:
-                # A fresh channel reconnects at once instead of waiting out gRPC's backoff.
-                last_reset[0] = time.monotonic()
-                with contextlib.suppress(Exception):
-                    exporter._channel.close()
-                exporter._initialize_channel_and_stub()
-            return Outcome.RETRY if code in retryable else Outcome.REJECT
-
-    return send
-
-
-def sender_for(exporter: LogRecordExporter) -> Sender | None:
-    """A one-attempt byte sender for the SDK's OTLP log exporters; None for anything else."""
-    module = type(exporter).__module__
-    try:
-        if module.startswith("opentelemetry.exporter.otlp.proto.http"):
-            return _http_sender(exporter)
-        if module.startswith("opentelemetry.exporter.otlp.proto.grpc"):
-            return _grpc_sender(exporter)
-    except Exception as exc:  # a different SDK version: fall back to the plain processor
-        report_failure("spool.sender", exc)
-    return None
+class UntrustedSpoolError(OSError):
+    """The spool directory is another user's or writable by others: never replay from it."""
 
 
 def default_spool_dir(namespace: str = "default") -> str:
-    """``$XDG_CACHE_HOME/seclog/spool/<ns>`` (or ``~/.cache/...``), else a per-user tmp dir."""
+    """``$XDG_CACHE_HOME/seclog/spool/<ns>`` (or ``~/.cache/...``), else a per-user tmp dir.
+
+    Only a path: nothing is created until a processor opens its spool.
+    """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    candidate = os.path.join(base, "seclog", "spool", namespace)
-    try:
-        os.makedirs(candidate, mode=0o700, exist_ok=True)
-        if os.access(candidate, os.W_OK):
-            return candidate
-    except OSError:
-        pass
+    root = os.path.join(base, "seclog", "spool")
+    probe = root
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if os.access(probe, os.W_OK):
+        return os.path.join(root, namespace)
     uid = os.getuid() if hasattr(os, "getuid") else 0
     return os.path.join(tempfile.gettempdir(), f"seclog-spool-{uid}", namespace)
 
@@ -159,6 +85,38 @@ def resolve_spool_dir(setting: str | None, endpoint: str = "") -> str | None:
     digest = hashlib.sha256(endpoint.encode()).hexdigest()[:8]
     # One directory per service and collector, so a replay never crosses applications.
     return default_spool_dir(re.sub(r"[^A-Za-z0-9_.-]", "_", service)[:64] + "-" + digest)
+
+
+def trusted_spool_dir(path: str) -> str:
+    """Create ``path`` (mode 0700) if needed; raise UntrustedSpoolError unless it is ours alone.
+
+    Every existing ancestor up to the first one we own is checked too, so a per-user
+    directory inside a shared temp dir that someone else created first is refused.
+    """
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if not hasattr(os, "getuid"):  # pragma: no cover - no POSIX ownership to check
+        return path
+    uid = os.getuid()
+    current = os.path.realpath(path)
+    info = os.stat(current)
+    if info.st_uid != uid or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UntrustedSpoolError(
+            f"the spool directory {path} is not owned by this user alone "
+            f"(owner uid {info.st_uid}, mode {stat.filemode(info.st_mode)})"
+        )
+    parent = os.path.dirname(current)
+    while parent != current:
+        current, info = parent, os.stat(parent)
+        if info.st_uid != uid:
+            break  # a system directory (/tmp, /home): sticky or not ours to judge
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX:
+            # Others could rename our directory away and plant theirs (a sticky
+            # directory such as /tmp forbids exactly that).
+            raise UntrustedSpoolError(
+                f"the spool directory's parent {current} is writable by others"
+            )
+        parent = os.path.dirname(current)
+    return path
 
 
 class DurableLogProcessor(LogRecordProcessor):
@@ -188,9 +146,8 @@ class DurableLogProcessor(LogRecordProcessor):
         self._delay = schedule_delay
         self._send_timeout = send_timeout
         self._shutdown_timeout = shutdown_timeout
-        self._report_loss = report_loss or _report_loss_event
+        self._report_loss = report_loss or _no_report
         self._init_state()
-        _live.add(self)
 
     def _init_state(self) -> None:
         self._queue: deque[ReadableLogRecord] = deque()
@@ -214,13 +171,24 @@ class DurableLogProcessor(LogRecordProcessor):
         self._spool: Spool | None = None
         self._spool_error_reported = False
         self._degraded_reported = False
+        self._send_errors = 0
         if self._spool_dir is not None:
             self._open_spool()
 
     def _open_spool(self) -> None:
         assert self._spool_dir is not None
         try:
-            self._spool = Spool(self._spool_dir, self._max_bytes, self._drop)
+            self._spool = Spool(trusted_spool_dir(self._spool_dir), self._max_bytes, self._drop)
+        except UntrustedSpoolError as exc:
+            self._spool = None
+            report_failure("spool.untrusted", exc)
+            self._spool_error_reported = True
+            logger.warning(
+                "seclog: %s; it is not used (nothing in it is replayed). Security events "
+                "that cannot be delivered are counted as lost and reported. Set "
+                "SECLOG_SPOOL_DIR to a directory only this user can write to.",
+                exc,
+            )
         except OSError as exc:
             self._spool = None
             self._spool_unusable(exc)
@@ -274,9 +242,7 @@ class DurableLogProcessor(LogRecordProcessor):
     # --- the delivery thread ---------------------------------------------------------
 
     def _run(self) -> None:
-        otel_context.attach(
-            otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True)
-        )
+        compat.suppress_instrumentation()
         while True:
             with self._cond:
                 if not (self._queue or self._closing or self._flush_requested):
@@ -302,14 +268,19 @@ class DurableLogProcessor(LogRecordProcessor):
                     return
 
     def _deliver(self, batch: Sequence[ReadableLogRecord]) -> None:
-        payload = encode_log_batch(batch)
         count = len(batch)
+        try:
+            payload = encode_log_batch(batch)
+        except Exception as exc:  # never a silent loss: counted and reported
+            report_failure("spool.encode", exc)
+            self._count_loss("encode_error", count)
+            return
         if self._spool is not None and (self._backlog or self._collector_down()):
             self._to_spool(count, payload)
             return
         self._inflight = (count, payload)
         try:
-            outcome = self._send(payload, self._timeout())
+            outcome = self._attempt(payload, self._timeout())
         finally:
             self._inflight = None
         if self._abandoned:
@@ -325,6 +296,16 @@ class DurableLogProcessor(LogRecordProcessor):
             self._down()
             unwritable = self._spool_dir is not None
             self._count_loss("spool_unwritable" if unwritable else "collector_unreachable", count)
+
+    def _attempt(self, payload: bytes, timeout: float) -> Outcome:
+        """One send; a sender that raises (an SDK rename, a bug) is a failed delivery."""
+        try:
+            return self._send(payload, timeout)
+        except Exception as exc:
+            report_failure("spool.send", exc)
+            with self._cond:
+                self._send_errors += 1
+            return Outcome.RETRY
 
     def _timeout(self) -> float:
         if self._closing:
@@ -350,7 +331,7 @@ class DurableLogProcessor(LogRecordProcessor):
             )
             logger.warning(
                 "seclog: the collector at %s is not accepting security events; they %s",
-                getattr(self._exporter, "_endpoint", "the configured endpoint"),
+                compat.exporter_endpoint(self._exporter) or "the configured endpoint",
                 where,
             )
         self._failures += 1
@@ -394,7 +375,7 @@ class DurableLogProcessor(LogRecordProcessor):
             and self._lost
         ):
             # Nothing to replay but a loss to report: probe with an empty request.
-            if self._send(b"", self._send_timeout) is Outcome.OK:
+            if self._attempt(b"", self._send_timeout) is Outcome.OK:
                 self._up()
             else:
                 self._down()
@@ -424,7 +405,7 @@ class DurableLogProcessor(LogRecordProcessor):
     def _replay_one(self, frame: Frame) -> bool:
         if self._closing:
             return False
-        outcome = self._send(frame.payload, self._send_timeout)
+        outcome = self._attempt(frame.payload, self._send_timeout)
         if outcome is Outcome.RETRY:
             self._down()
             return False
@@ -447,17 +428,14 @@ class DurableLogProcessor(LogRecordProcessor):
             except Exception as exc:
                 report_failure("spool.report_loss", exc)
 
-    def lost_counts(self) -> dict[str, int]:
-        """Losses counted and not yet reported, by reason."""
-        with self._cond:
-            return dict(self._lost)
-
     # --- flush and shutdown ----------------------------------------------------------
 
     def force_flush(self, timeout_millis: int = 2000) -> bool:
-        """Deliver or spool everything queued; True when nothing is left in memory in time."""
+        """Deliver or spool everything queued; True when nothing is left in memory in time
+        and no send failed with an exception meanwhile."""
         deadline = time.monotonic() + timeout_millis / 1000
         with self._cond:
+            errors = self._send_errors
             if self._thread is None or not self._thread.is_alive():
                 return not self._queue
             self._flush_requested = True
@@ -467,7 +445,7 @@ class DurableLogProcessor(LogRecordProcessor):
                 if remaining <= 0:
                     return False
                 self._cond.wait(remaining)
-        return True
+            return self._send_errors == errors
 
     def shutdown(self) -> None:
         """Bounded: deliver or spool everything, giving up on the network after the timeout."""
@@ -506,88 +484,5 @@ class DurableLogProcessor(LogRecordProcessor):
                 self._count_loss("shutdown", count)
 
 
-class _Helpers:
-    """Daemon threads started ahead of time: at interpreter exit no new thread may start."""
-
-    def __init__(self, count: int) -> None:
-        import queue
-
-        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self.count = count
-        for _ in range(count):
-            threading.Thread(target=self._serve, name="seclog-exit", daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            self.jobs.get()()
-
-
-_helpers: _Helpers | None = None
-
-
-def prepare_bounded_exit(helpers: int = 3) -> None:
-    """Start the helper threads :func:`run_bounded` uses at exit (and again in a fork child)."""
-    global _helpers
-    if _helpers is None or _helpers.count < helpers:
-        _helpers = _Helpers(helpers)
-        if hasattr(os, "register_at_fork") and not _prepared_fork[0]:
-            _prepared_fork[0] = True
-            os.register_at_fork(after_in_child=_reset_helpers_in_child)
-
-
-_prepared_fork = [False]
-
-
-def _reset_helpers_in_child() -> None:
-    global _helpers
-    if _helpers is not None:
-        _helpers = _Helpers(_helpers.count)
-
-
-def run_bounded(calls: Sequence[Callable[[], object]], timeout: float) -> bool:
-    """Run ``calls`` in parallel on daemon threads; True if all returned truthy within ``timeout``.
-
-    A call still running at the deadline is abandoned (its thread dies with the process).
-    """
-    results: list[bool] = []
-    done = threading.Condition()
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            outcome = call()
-            ok = outcome is None or bool(outcome)
-        except Exception:
-            ok = False
-        with done:
-            results.append(ok)
-            done.notify_all()
-
-    for call in calls:
-        try:
-            threading.Thread(target=run, args=(call,), daemon=True).start()
-        except RuntimeError:  # the interpreter is finalizing: hand it to a ready helper
-            if _helpers is not None:
-                _helpers.jobs.put(partial(run, call))
-            else:
-                run(call)
-    deadline = time.monotonic() + timeout
-    with done:
-        while len(results) < len(calls):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            done.wait(remaining)
-        return all(results)
-
-
-def _report_loss_event(reason: str, count: int) -> None:
-    from .pipeline import get_pipeline
-
-    get_pipeline().emit(
-        "seclog_events_lost",
-        {"security.reason": reason, "seclog.lost_count": count},
-        body=f"seclog could not deliver {count} security events ({reason})",
-    )
-
-
-_live: weakref.WeakSet[DurableLogProcessor] = weakref.WeakSet()
+def _no_report(reason: str, count: int) -> None:
+    report_failure(f"spool.lost.{reason}")

@@ -209,3 +209,70 @@ def test_tracer_free_mode_still_logs() -> None:
         assert telemetry.record("security.authn_logout")
         assert telemetry.spans.get_finished_spans() == ()
     assert trace.get_current_span().is_recording() is False
+
+
+def test_events_of_one_request_share_one_trace_and_one_span(telemetry: Telemetry) -> None:
+    """Without tracing in the app, a request's events land in one trace, in one span of seclog's."""
+    from seclog_core.adapters import finish_request
+
+    with seclog.request_context(client_address="203.0.113.7") as ctx:
+        seclog.access_denied(resource="/admin")
+        seclog.login_failed(username="mallory")
+        finish_request(ctx, 403)
+    records = telemetry.records()
+    assert len(records) == 2
+    assert records[0].trace_id and records[0].trace_id == records[1].trace_id
+    (span,) = telemetry.spans.get_finished_spans()
+    assert span.context.trace_id == records[0].trace_id
+    assert [e.name for e in span.events] == [r.event_name for r in records]
+
+
+def test_an_alert_shares_the_trace_of_the_event_that_triggered_it() -> None:
+    """A detector alert lands in the trace of the failed login that crossed the threshold."""
+    with in_memory_telemetry(detector_state="process") as telemetry:
+        with seclog.request_context(client_address="203.0.113.8"):
+            for _ in range(12):
+                seclog.login_failed(username="victim")
+        outside = [seclog.login_failed(username="other") for _ in range(12)]
+        assert all(outside)
+        records = telemetry.records()
+    alerts = [r for r in records if "security_rule.name" in dict(r.attributes)]
+    assert len(alerts) >= 2, [r.event_name for r in records]
+    in_request = {r.trace_id for r in records[:12]}
+    assert len(in_request) == 1
+    assert alerts[0].trace_id in in_request
+    # Outside a request: each event has its short span; the alert joins its trigger's.
+    for alert in alerts[1:]:
+        before = records[records.index(alert) - 1]
+        assert alert.trace_id == before.trace_id
+
+
+def test_app_attributes_never_override_seclogs_own_facts(telemetry: Telemetry) -> None:
+    """client.address from the request and the integrity attributes cannot be overridden."""
+    with seclog.request_context(client_address="203.0.113.9"):
+        seclog.emit(
+            "authz_fail",
+            attributes={
+                "client.address": "10.9.9.9",
+                "seclog.sequence": 999,
+                "seclog.mac": "forged",
+                "security.event": "authn_login_success",
+            },
+        )
+    attrs = dict(telemetry.record("security.authz_fail").attributes)
+    assert attrs["client.address"] == "203.0.113.9"
+    assert attrs["seclog.sequence"] == 1
+    assert "seclog.mac" not in attrs
+    assert attrs["security.event"] == "authz_fail"
+
+
+def test_attributes_that_are_not_a_mapping_never_raise(telemetry: Telemetry) -> None:
+    """emit(attributes=<a list>) is reported; the event still goes out without them."""
+    event = seclog.emit("authz_fail", attributes=[("user.name", "bob")])  # type: ignore[arg-type]
+    assert seclog.emit("authz_fail", attributes=5) is not None  # type: ignore[arg-type]
+    assert seclog.get_pipeline().emit("authz_fail", 5) is not None  # type: ignore[arg-type]
+    assert event is not None
+    assert failure_counts().get("pipeline.attributes_not_a_mapping", 0) >= 1
+    records = telemetry.records()
+    assert len(records) == 3
+    assert all("user.name" not in dict(record.attributes) for record in records)

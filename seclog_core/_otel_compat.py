@@ -1,0 +1,216 @@
+"""Every touch of OpenTelemetry's private internals, fenced in one place.
+
+seclog reaches past the public API in a few places to be fast and durable: the
+OTLP exporters' one-attempt send (so a failed batch goes to the spool instead of
+the SDK's retry loop), the SDK's proxy providers (to tell "the app set a provider"
+from "nobody did"), ``BoundedAttributes``' plain dict and the OTLP encoder's
+resource/scope helpers. Each is feature-detected here, once, at import; when a
+release renames one, seclog falls back to public API (the SDK's batch processor and
+encoder, class checks by behaviour) or refuses that optimisation with one clear
+warning. Nothing outside this module may name a private OpenTelemetry attribute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider
+from opentelemetry._logs import get_logger_provider as _global_logger_provider
+
+__all__ = [
+    "GrpcChannel",
+    "app_logger_provider",
+    "app_meter_provider",
+    "app_tracer_provider",
+    "attribute_items",
+    "can_encode_logs",
+    "encode_resource_and_scope",
+    "exporter_endpoint",
+    "http_poster",
+    "is_retryable_status",
+    "sdk_encode_logs",
+    "suppress_instrumentation",
+]
+
+logger = logging.getLogger("seclog")
+
+
+def _private(module: str, name: str) -> Any:
+    """``module.name`` when this release has it, else None (the caller falls back)."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+# The proxy the API hands out before a provider is set (else compared by name below).
+_ProxyLogger: Any = _private("opentelemetry._logs._internal", "ProxyLoggerProvider")
+
+_UNSET_NAMES = frozenset(
+    {
+        "ProxyLoggerProvider",
+        "NoOpLoggerProvider",
+        "ProxyTracerProvider",
+        "NoOpTracerProvider",
+        "_ProxyMeterProvider",
+        "NoOpMeterProvider",
+    }
+)
+
+
+def _unset(provider: object) -> bool:
+    # Public classes first; the name check covers proxies the API keeps private.
+    if isinstance(
+        provider,
+        NoOpLoggerProvider
+        | trace.ProxyTracerProvider
+        | trace.NoOpTracerProvider
+        | metrics.NoOpMeterProvider,
+    ):
+        return True
+    if _ProxyLogger is not None and isinstance(provider, _ProxyLogger):
+        return True
+    return type(provider).__name__ in _UNSET_NAMES
+
+
+def app_logger_provider() -> LoggerProvider | None:
+    """The logger provider the app installed globally, or None when it set none."""
+    provider = _global_logger_provider()
+    return None if _unset(provider) else provider
+
+
+def app_tracer_provider() -> trace.TracerProvider | None:
+    """The tracer provider the app installed globally, or None when it set none."""
+    provider = trace.get_tracer_provider()
+    return None if _unset(provider) else provider
+
+
+def app_meter_provider() -> metrics.MeterProvider | None:
+    """The meter provider the app installed globally, or None when it set none."""
+    provider = metrics.get_meter_provider()
+    return None if _unset(provider) else provider
+
+
+_SUPPRESS_KEY: str | None = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", None)
+
+
+def suppress_instrumentation() -> None:
+    """Mark the calling (seclog-owned) thread so instrumented HTTP/gRPC clients stay quiet."""
+    if _SUPPRESS_KEY is not None:
+        otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+
+
+def attribute_items(attributes: Mapping[str, Any]) -> Any:
+    """``attributes.items()``, through ``BoundedAttributes``' plain dict when it has one.
+
+    The Mapping ABC takes a lock per item; the dict holds the same items in order.
+    """
+    plain = getattr(attributes, "_dict", None)
+    return (plain if isinstance(plain, dict) else attributes).items()
+
+
+def exporter_endpoint(exporter: object) -> str:
+    """The endpoint an OTLP exporter sends to, for messages and the spool's name."""
+    return str(getattr(exporter, "_endpoint", "") or "")
+
+
+# --- OTLP encoding helpers -------------------------------------------------------------
+
+_COMMON = "opentelemetry.exporter.otlp.proto.common._internal"
+_encode_resource: Any = _private(_COMMON, "_encode_resource")
+_encode_instrumentation_scope: Any = _private(_COMMON, "_encode_instrumentation_scope")
+
+
+def encode_resource_and_scope(resource: Any, scope: Any) -> tuple[bytes, bytes]:
+    """The serialized Resource and InstrumentationScope messages, as the SDK encodes them.
+
+    Raises RuntimeError when this SDK release has no such helpers: the caller then
+    uses the SDK's own encoder for the whole batch.
+    """
+    if _encode_resource is None or _encode_instrumentation_scope is None:
+        raise RuntimeError("the OTLP common package has no resource/scope encoders")
+    resource_bytes: bytes = _encode_resource(resource).SerializeToString()
+    scope_bytes: bytes = _encode_instrumentation_scope(scope).SerializeToString()
+    return resource_bytes, scope_bytes
+
+
+_encode_logs: Any = _private("opentelemetry.exporter.otlp.proto.common._log_encoder", "encode_logs")
+
+
+def can_encode_logs() -> bool:
+    """Whether this release lets seclog encode log batches itself (the durable path)."""
+    return _encode_logs is not None
+
+
+def sdk_encode_logs(batch: Any) -> bytes:
+    """The SDK's own encoding of a batch (the reference the fast encoder matches)."""
+    if _encode_logs is None:
+        raise RuntimeError("this OTLP common package has no log encoder; seclog cannot encode")
+    return bytes(_encode_logs(batch).SerializeToString())
+
+
+# --- one-attempt senders ---------------------------------------------------------------
+
+_RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
+
+# From a 0.x beta package: without it, the spec's list of retryable statuses.
+_sdk_is_retryable: Any = _private("opentelemetry.exporter.otlp.common.http", "_is_retryable")
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an OTLP/HTTP status asks for a retry (the spec: 429, 502, 503, 504)."""
+    if _sdk_is_retryable is not None:
+        with contextlib.suppress(Exception):
+            return bool(_sdk_is_retryable(status))
+    return status in _RETRYABLE_HTTP
+
+
+class IncompatibleExporterError(RuntimeError):
+    """This exporter release lacks an internal seclog drives; use the SDK's processor."""
+
+
+def http_poster(exporter: Any) -> Callable[[bytes, float], int | None]:
+    """One POST of an encoded payload with the exporter's session, headers, compression.
+
+    Returns a callable giving the HTTP status (None when unreachable).
+    """
+    client = getattr(exporter, "_client", None)
+    submit = getattr(client, "_submit", None)
+    compress = getattr(client, "_compress", None)
+    if not callable(submit) or not callable(compress):
+        raise IncompatibleExporterError(f"{type(exporter).__qualname__} has no one-attempt send")
+
+    def post(payload: bytes, timeout: float) -> int | None:
+        status: int | None = submit(compress(payload), timeout).status_code
+        return status
+
+    return post
+
+
+class GrpcChannel:
+    """The gRPC exporter's channel and headers, and a way to reconnect at once."""
+
+    def __init__(self, exporter: Any) -> None:
+        for name in ("_channel", "_initialize_channel_and_stub"):
+            if not hasattr(exporter, name):
+                raise IncompatibleExporterError(f"{type(exporter).__qualname__} has no {name}")
+        self._exporter = exporter
+        self.headers: Any = getattr(exporter, "_headers", None)
+        self.retryable_codes: frozenset[Any] = frozenset(
+            getattr(exporter, "_retryable_error_codes", ()) or ()
+        )
+
+    @property
+    def channel(self) -> Any:
+        return self._exporter._channel
+
+    def reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self._exporter._channel.close()
+        self._exporter._initialize_channel_and_stub()
