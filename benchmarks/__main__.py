@@ -127,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 notes.append(f"{name}: skipped ({exc.name} is not there yet)")
                 continue
-            raise
+            notes.append(f"{name}: FAILED (ImportError: {exc})")
+            continue
+        except Exception as exc:  # a half-changed module elsewhere must not lose the run
+            notes.append(f"{name}: FAILED ({type(exc).__name__} on import: {exc})")
+            continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         try:
             if hasattr(module, "run"):
