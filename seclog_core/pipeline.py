@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import os
+import sys
 import threading
 import time
 import weakref
@@ -32,7 +34,7 @@ from ._internal import guarded, report_failure
 from .client_ip import TrustedProxies
 from .config import ConfigError, Settings, load_settings
 from .context import RequestContext, current_request_context
-from .emit import Emitter
+from .emitter import Emitter
 from .events import AttributeValue, SecurityEvent
 from .integrity import Sequencer
 from .mappings import ecs_fields, ocsf_fields
@@ -146,6 +148,7 @@ class Pipeline:
         _all_pipelines.add(self)
         _register_exit_flush()
         if components:
+            _load_default_components()
             for installer in list(_component_installers):
                 try:
                     installer(self)
@@ -470,6 +473,17 @@ def set_pipeline(pipeline: Pipeline | None) -> None:
 
 
 _component_installers: list[Callable[[Pipeline], None]] = []
+
+
+# The components every pipeline gets; each registers its installer when imported.
+# Named, not imported, here: they build on this module, not the other way round.
+DEFAULT_COMPONENTS = ("seclog_core.detect", "seclog_core.checkpoints")
+
+
+def _load_default_components() -> None:
+    for name in DEFAULT_COMPONENTS:
+        if name not in sys.modules:
+            importlib.import_module(name)
 
 
 def register_component(installer: Callable[[Pipeline], None]) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from .events import SecurityEvent
-from .pipeline import Pipeline, add_global_observer, remove_global_observer
+if TYPE_CHECKING:  # the plugin loads in every pytest run: OpenTelemetry only when used
+    from .events import SecurityEvent
+    from .pipeline import Pipeline
 
 __all__ = ["CapturedEvents", "capture_security_events", "security_events"]
 
 
-class CapturedEvents(list[SecurityEvent]):
+class CapturedEvents(list["SecurityEvent"]):
     """The captured events, with helpers to find what a test asserts on."""
 
     def __init__(self) -> None:
@@ -52,6 +54,8 @@ class CapturedEvents(list[SecurityEvent]):
 @contextmanager
 def capture_security_events() -> Iterator[CapturedEvents]:
     """Collect the security events emitted inside the block."""
+    from .pipeline import add_global_observer, remove_global_observer
+
     captured = CapturedEvents()
     add_global_observer(captured._add)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,23 @@ def test_lint_does_not_load_the_opentelemetry_sdk(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_pytest_plugin_does_not_load_the_opentelemetry_sdk() -> None:
+    """A project with seclog installed pays no OpenTelemetry import in test runs that never
+    ask for the ``security_events`` fixture (the plugin loads in every pytest run)."""
+    code = (
+        "import sys, seclog_core.testing, seclog_core\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk'))\n"
+        "print('LOADED', loaded)\n"
+        "with seclog_core.testing.capture_security_events() as events:\n"
+        "    seclog_core.login_failed(username='bob')\n"
+        "print('CAPTURED', events.types)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
+    env["SECLOG_LOCAL_SINK"] = "none"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=False
+    )
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+    assert "CAPTURED ['authn_login_fail']" in result.stdout, result.stdout + result.stderr
