@@ -4,7 +4,9 @@ Installed on every pipeline (``register_component``): an engine that counts
 failed logins, authorization failures, 404s, 5xx and attack-tool user agents
 in state shared by the host's workers (SQLite), all hosts (Redis) or one
 process (memory), and a flood-control gate. ``on_alert(callback)`` lets the
-app respond; seclog itself only monitors.
+app respond; seclog itself only monitors. Counting and alerting run on a
+background thread of seclog's own, never on the request thread or event loop;
+``drain()`` waits (bounded) until the alerts of events already emitted are out.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from .flood import FloodControl
 from .hooks import Alert, AlertCallback, on_alert, remove_alert_callback
 from .rules import ATTACK_TOOLS, DEFAULT_RULES, OUTPUT_TYPES, Rule, resolve_rules
 from .state import DEFAULT_MAX_KEYS, Hit, HitResult, MemoryState, StateBackend
+from .worker import DRAIN_TIMEOUT, drain
 
 __all__ = [
     "ATTACK_TOOLS",
     "DEFAULT_MAX_KEYS",
     "DEFAULT_RULES",
+    "DRAIN_TIMEOUT",
     "OUTPUT_TYPES",
     "Alert",
     "AlertCallback",
@@ -35,6 +39,7 @@ __all__ = [
     "Rule",
     "StateBackend",
     "build_backend",
+    "drain",
     "install",
     "on_alert",
     "remove_alert_callback",
@@ -83,6 +88,8 @@ def install(pipeline: Pipeline) -> None:
         pipeline.state["detectors"] = engine
         pipeline.observers.append(engine.observe)
         pipeline.response_hooks.append(engine.on_response)
+        # Before every flush and at shutdown: alerts of events already emitted go out first.
+        pipeline.add_flusher(engine.drain)
     if settings.flood_limit > 0 and settings.flood_window > 0:
         flood = FloodControl(
             pipeline,

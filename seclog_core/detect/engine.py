@@ -5,6 +5,10 @@ hook (404s and attack-tool user agents of every request). Counting happens in
 a state backend; an alert is emitted once per key per cooldown through the
 same pipeline, then handed to the ``on_alert`` callbacks. Detector outputs are
 never counted again, so alerts cannot feed back into detectors.
+
+Only the capture runs on the app's thread or event loop: counting (SQLite or
+Redis I/O), alerts and callbacks run on the engine's worker thread, in event
+order (see ``worker``). Alerts carry the triggering request's facts and trace.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
 from .._internal import report_failure
 from ..context import RequestContext, current_request_context
 from ..events import AttributeValue, SecurityEvent
+from ..pipeline import observed_trace_context
 from .hooks import Alert, run_callbacks
 from .keys import client_key, user_key
 from .rules import (
@@ -31,6 +39,7 @@ from .rules import (
     attack_tool_pattern,
 )
 from .state import Hit, StateBackend
+from .worker import DRAIN_TIMEOUT, DetectionQueue
 
 __all__ = ["DetectorEngine"]
 
@@ -64,6 +73,53 @@ class _Pending(NamedTuple):
     extra: dict[str, str]
 
 
+class _Item(NamedTuple):
+    """What the worker needs of one event (``name`` set) or one finished request."""
+
+    name: str | None
+    attributes: Mapping[str, object] | None
+    status: int
+    context: RequestContext | None
+    trace: otel_context.Context | None
+
+
+# The event types the engine counts (any type also counts for its attack-tool user agent).
+_COUNTED = frozenset({"authn_login_fail", "authn_login_success", "sys_error", *_AUTHZ})
+
+
+def _snapshot(ctx: RequestContext | None) -> RequestContext | None:
+    """The request's facts as they are now, detached from it: the worker never calls back
+    into the framework (``refresh``) nor touches the request's span."""
+    if ctx is None:
+        return None
+    return RequestContext(
+        client_address=ctx.client_address,
+        peer_address=ctx.peer_address,
+        method=ctx.method,
+        path=ctx.path,
+        route=ctx.route,
+        scheme=ctx.scheme,
+        server_address=ctx.server_address,
+        user_agent=ctx.user_agent,
+        request_id=ctx.request_id,
+        user_id=ctx.user_id,
+        user_name=ctx.user_name,
+        status_code=ctx.status_code,
+        pipeline=ctx.pipeline,
+    )
+
+
+def _trace_of(ctx: RequestContext | None, observed: bool) -> otel_context.Context:
+    """The trace context of the triggering event, for its alerts to join."""
+    if observed:
+        found = observed_trace_context()
+        if found is not None:
+            return found
+    if ctx is not None and ctx.trace_span is not None:
+        return trace.set_span_in_context(ctx.trace_span)
+    return otel_context.get_current()
+
+
 class DetectorEngine:
     """The detectors of one pipeline."""
 
@@ -87,46 +143,85 @@ class DetectorEngine:
         self._tools = attack_tool_pattern()
         # User agents repeat across requests: remember each verdict (bounded).
         self._tool_cache: dict[str, str | None] = {}
+        # The triggering request's facts while the worker handles its item.
+        self._context: RequestContext | None = None
+        self.queue: DetectionQueue[_Item] = DetectionQueue(self._handle, name="seclog-detect")
 
     # --- inputs --------------------------------------------------------------------
 
     def observe(self, event: SecurityEvent, _pipeline: object = None) -> None:
-        """Count one event (an observer: also fed events that flood control suppressed)."""
-        if event.type.is_alert or event.type.name in OUTPUT_TYPES:
+        """Queue one event for counting (an observer: also fed events flood control suppressed).
+
+        Runs on the app's thread (or event loop): it only captures what counting needs
+        and queues it; the worker thread does the rest, in order.
+        """
+        kind = event.type
+        if kind.is_alert or kind.name in OUTPUT_TYPES:
             return
         try:
-            self._observe(event)
+            # Count on the values the app gave, before field policies (omit, pseudonymize)
+            # and truncation: the policies shape what is logged, not what is detected.
+            attrs = self._raw(event) or event.attributes
+            if kind.name not in _COUNTED and not self._tool(attrs.get("user_agent.original")):
+                return
+            ctx = current_request_context()
+            self.queue.put(_Item(kind.name, attrs, 0, _snapshot(ctx), _trace_of(ctx, True)))
         except Exception as exc:
             report_failure("detect.observe", exc)
 
     def on_response(self, ctx: RequestContext, status: int, _pipeline: object = None) -> None:
-        """Count a finished request: 404s per client, attack-tool user agents."""
+        """Queue a finished request: 404s per client, attack-tool user agents."""
         try:
-            pending: list[_Pending] = []
-            scanning = self.rules["scanning"]
-            tool = self._tool(ctx.user_agent)
-            counted = tool or (status == 404 and scanning.enabled)
-            # Parsing the address is the costly part: only for a response that counts.
-            client = client_key(ctx.client_address, self._prefix) if counted else None
-            if counted and client:
-                identity: dict[str, AttributeValue] = {"client.address": str(ctx.client_address)}
-                if ctx.user_name:
-                    identity["user.name"] = str(ctx.user_name)
-                if status == 404 and scanning.enabled:
-                    pending.append(self._pending(scanning, client, "client.address", identity))
-                if tool:
-                    pending.append(self._tool_pending(client, identity, tool))
-            self._run(pending, ctx)
+            counted = status == 404 and self.rules["scanning"].enabled
+            if counted or self._tool(ctx.user_agent):
+                self.queue.put(_Item(None, None, status, _snapshot(ctx), _trace_of(ctx, False)))
         except Exception as exc:
             report_failure("detect.response", exc)
 
+    def drain(self, timeout: float = DRAIN_TIMEOUT) -> bool:
+        """Wait (bounded) until every queued event is counted and its alerts are out."""
+        return self.queue.drain(timeout)
+
+    # --- on the worker thread --------------------------------------------------------
+
+    def _handle(self, item: _Item) -> None:
+        # The alerts join the triggering event's trace: its context is current here.
+        token = otel_context.attach(item.trace) if item.trace is not None else None
+        self._context = item.context
+        try:
+            if item.name is None:
+                self._response(item.context, item.status)
+            else:
+                self._observe(item.name, item.attributes or {})
+        except Exception as exc:
+            report_failure("detect.response" if item.name is None else "detect.observe", exc)
+        finally:
+            self._context = None
+            if token is not None:
+                otel_context.detach(token)
+
+    def _response(self, ctx: RequestContext | None, status: int) -> None:
+        if ctx is None:
+            return
+        pending: list[_Pending] = []
+        scanning = self.rules["scanning"]
+        tool = self._tool(ctx.user_agent)
+        counted = tool or (status == 404 and scanning.enabled)
+        # Parsing the address is the costly part: only for a response that counts.
+        client = client_key(ctx.client_address, self._prefix) if counted else None
+        if counted and client:
+            identity: dict[str, AttributeValue] = {"client.address": str(ctx.client_address)}
+            if ctx.user_name:
+                identity["user.name"] = str(ctx.user_name)
+            if status == 404 and scanning.enabled:
+                pending.append(self._pending(scanning, client, "client.address", identity))
+            if tool:
+                pending.append(self._tool_pending(client, identity, tool))
+        self._run(pending, ctx)
+
     # --- internals -----------------------------------------------------------------
 
-    def _observe(self, event: SecurityEvent) -> None:
-        # Count on the values the app gave, before field policies (omit, pseudonymize)
-        # and truncation: the policies shape what is logged, not what is detected.
-        attrs = self._raw(event) or event.attributes
-        name = event.type.name
+    def _observe(self, name: str, attrs: Mapping[str, object]) -> None:
         user_value = attrs.get("user.name")
         client_value = attrs.get("client.address")
         user = user_key(user_value)
@@ -379,6 +474,7 @@ class DetectorEngine:
         attributes.update(item.identity)
         if extra_attributes:
             attributes.update(extra_attributes)
+        ctx = ctx if ctx is not None else self._context
         event = self.pipeline.emit(rule.emits, attributes, body=reason, context=ctx)
         logged = event.attributes if event is not None else {}
         run_callbacks(
@@ -391,7 +487,7 @@ class DetectorEngine:
                 window_seconds=rule.window,
                 event=event,
                 identity={f: v for f, v in logged.items() if f in _IDENTITY},
-                context=ctx if ctx is not None else current_request_context(),
+                context=ctx,
             )
         )
 
