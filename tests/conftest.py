@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +15,12 @@ from tests.support.telemetry import Telemetry, in_memory_telemetry
 for _name in list(os.environ):
     if _name.startswith(("SECLOG_", "OTEL_EXPORTER_")):
         del os.environ[_name]
+
+# For the whole session (session fixtures and the servers they start included): the
+# user cache, where spools and host state default to, is a temporary directory.
+_SESSION_CACHE = tempfile.mkdtemp(prefix="seclog-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, True)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,92 @@ def test_without_a_collector_events_go_to_stderr_as_json_lines() -> None:
     assert '"event_name": "security.authn_login_fail"' in lines[0]
     assert '"pw"' not in lines[0]
     assert done.stderr.count("OTEL_EXPORTER_OTLP_ENDPOINT") == 1
+
+
+def test_the_stderr_sink_writes_to_the_stream_of_the_moment_it_was_made() -> None:
+    """A later redirect_stderr (a CLI runner's capture) never receives seclog's lines."""
+    import contextlib
+    import io
+
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    from seclog_core.export import JsonLinesExporter
+
+    at_start, later = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(at_start):
+        sink = JsonLinesExporter()
+    logs = InMemoryLogRecordExporter()
+    provider = LoggerProvider(shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    provider.get_logger("t").emit(body="x", event_name="security.authz_fail")
+    with contextlib.redirect_stderr(later):
+        sink.export(logs.get_finished_logs())
+    provider.shutdown()
+    assert later.getvalue() == ""
+    assert '"event_name": "security.authz_fail"' in at_start.getvalue()
+
+
+def test_tests_never_spool_into_the_real_user_cache() -> None:
+    """During the suite the default spool path lies under a temporary directory."""
+    import tempfile
+    from pathlib import Path
+
+    from seclog_core.spool import resolve_spool_dir
+
+    path = resolve_spool_dir(None, "http://127.0.0.1:4318")
+    assert path is not None
+    assert Path(path).resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+    assert not Path(path).resolve().is_relative_to((Path.home() / ".cache").resolve())
+
+
+def test_no_spool_directory_is_created_without_a_collector(tmp_path: Path) -> None:
+    """An app with no collector configured leaves nothing on disk."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env["SECLOG_STATE_DIR"] = str(tmp_path / "state")
+    env["SECLOG_DETECTOR_STATE"] = "process"
+    code = "import seclog_core as s; s.login_failed(username='bob'); s.force_flush(2000)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def test_flood_summaries_go_out_at_exit_without_a_lifespan_or_flush() -> None:
+    """A server that never flushes (no ASGI lifespan): what flood control held back is
+    still emitted at interpreter exit, through the app's own providers too."""
+    code = textwrap.dedent(
+        """
+        from opentelemetry._logs import set_logger_provider
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import LogRecordExportResult, SimpleLogRecordProcessor
+
+        class Printer:
+            def export(self, batch):
+                for item in batch:
+                    print("EVENT", item.log_record.event_name, flush=True)
+                return LogRecordExportResult.SUCCESS
+            def shutdown(self):
+                pass
+            def force_flush(self, timeout_millis=0):
+                return True
+
+        provider = LoggerProvider()
+        provider.add_log_record_processor(SimpleLogRecordProcessor(Printer()))
+        set_logger_provider(provider)
+        import seclog_core as seclog
+        seclog.configure(flood_limit=2, flood_window=3600, detector_state="process")
+        for _ in range(5):
+            seclog.rate_limited(client_address="203.0.113.9")
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SECLOG_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    events = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("EVENT")]
+    assert events.count("security.excess_rate_limit_exceeded") == 2
+    assert "security.security_events_summarized" in events
