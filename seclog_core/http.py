@@ -9,9 +9,7 @@ the reporting of forwarding headers from untrusted peers.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 
 from ._internal import logger, report_failure
 from ._text import sanitize_text
@@ -117,9 +115,7 @@ def start_request(
         ):
             return ctx  # the common case: nothing to resolve, nothing to report
         pipe = pipeline if pipeline is not None else get_pipeline()
-        proxies = pipe.state.get("http.trusted_proxies")
-        if proxies is None:  # parsed once per pipeline, not per request
-            proxies = pipe.state["http.trusted_proxies"] = pipe.settings.proxies
+        proxies = pipe.trusted_proxies  # parsed once, when the pipeline was built
         headers: dict[str, str] = {}
         if forwarded:
             headers["forwarded"] = forwarded
@@ -150,13 +146,11 @@ def _clip(ctx: RequestContext) -> None:
 
 def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: str) -> None:
     """Say it once as a warning, and as a rate-limited event per peer."""
-    state = pipe.state.setdefault(
-        "forwarded_spoof", {"lock": threading.Lock(), "seen": OrderedDict(), "warned": False}
-    )
+    state = pipe.forwarded_spoof
     now = time.monotonic()
     key = ctx.peer_address or "unix socket"
-    with state["lock"]:
-        seen: OrderedDict[str, float] = state["seen"]
+    with state.lock:
+        seen = state.seen
         last = seen.get(key)
         if last is not None and now - last < _SPOOF_WINDOW:
             return
@@ -164,8 +158,8 @@ def _report_untrusted_forwarding(pipe: Pipeline, ctx: RequestContext, header: st
         seen.move_to_end(key)
         while len(seen) > _SPOOF_KEYS:
             seen.popitem(last=False)
-        warn = not state["warned"] and pipe.settings.forwarded_warning
-        state["warned"] = True
+        warn = not state.warned and pipe.settings.forwarded_warning
+        state.warned = True
     if warn:
         logger.warning(
             "seclog: a request carried a forwarding header (Forwarded/X-Forwarded-For) from "

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -103,7 +104,7 @@ class ForwardedSpoofState:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.seen: dict[str, float] = {}
+        self.seen: OrderedDict[str, float] = OrderedDict()
         self.warned = False
 
 
