@@ -6,6 +6,7 @@ import pytest
 
 import seclog_core as seclog
 from seclog_core import Alert
+from seclog_core.detect import drain
 from seclog_core.testing import CapturedEvents
 from tests.core.detect.app import App
 from tests.core.detect.conftest import alerts
@@ -182,6 +183,7 @@ def test_on_alert_callback_gets_rule_key_reason_and_count(make_app, events):
         app = make_app()
         for _ in range(10):
             assert app.login("frank", client="192.0.2.77") == 401
+        assert drain()  # callbacks run on the detectors' thread
     finally:
         seclog.remove_alert_callback(broken)
         seclog.remove_alert_callback(received.append)
