@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex, overload
 
 if TYPE_CHECKING:  # the plugin loads in every pytest run: OpenTelemetry only when used
     from .events import SecurityEvent
@@ -30,6 +30,43 @@ class CapturedEvents(list["SecurityEvent"]):
     def _add(self, event: SecurityEvent, _pipeline: Pipeline) -> None:
         with self._lock:
             self.append(event)
+
+    def _settle(self) -> None:
+        # Detectors alert from a background thread: reading waits (bounded) until the
+        # alerts of the events emitted so far are in, as a test asserting them expects.
+        from .detect.worker import drain
+
+        drain()
+
+    def __len__(self) -> int:
+        self._settle()
+        return super().__len__()
+
+    def __iter__(self) -> Iterator[SecurityEvent]:
+        self._settle()
+        return super().__iter__()
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> SecurityEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SecurityEvent]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> SecurityEvent | list[SecurityEvent]:
+        self._settle()
+        return super().__getitem__(index)
+
+    def __contains__(self, item: object) -> bool:
+        self._settle()
+        return super().__contains__(item)
+
+    def __eq__(self, other: object) -> bool:
+        self._settle()
+        return super().__eq__(other)
+
+    __hash__ = None  # a list: unhashable, as before
+
+    def __repr__(self) -> str:
+        self._settle()
+        return super().__repr__()
 
     @property
     def types(self) -> list[str]:
@@ -60,6 +97,7 @@ def capture_security_events() -> Iterator[CapturedEvents]:
     add_global_observer(captured._add)
     try:
         yield captured
+        captured._settle()  # alerts of the block's events are still captured
     finally:
         remove_global_observer(captured._add)
 
