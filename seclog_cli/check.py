@@ -81,15 +81,13 @@ def _safe_url(url: str) -> str:
 
 def _check_settings(report: CheckReport, settings: Any) -> None:
     """The framework-independent part: export, proxies, integrity, redaction, detectors."""
-    from seclog_core.export import collector_configured, otlp_protocol
+    from seclog_core.export import collector_configured, otlp_endpoint, otlp_protocol
 
     report.settings = settings
     if not settings.enabled:
         report.add("error", "settings", "seclog is disabled (enabled=False): nothing is logged")
     if collector_configured():
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_ENDPOINT"
-        )
+        endpoint = otlp_endpoint("logs")
         try:
             protocol = otlp_protocol("logs")
         except ValueError as exc:

@@ -284,12 +284,12 @@ def run(args: argparse.Namespace) -> int:
     from opentelemetry.sdk._logs import LoggerProvider as SdkLoggerProvider
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
-    from seclog_core.export import collector_configured, force_flush, get_providers
+    from seclog_core.export import collector_configured, force_flush, otlp_endpoint
 
     from .demo_app import build_app
 
     app = build_app(**DEMO_SETTINGS)
-    providers = get_providers(app.pipeline.settings)
+    providers = app.pipeline.providers
     if not isinstance(providers.logger_provider, SdkLoggerProvider):
         print("seclog demo: the OpenTelemetry logger provider is not the SDK's", file=sys.stderr)
         return 2
@@ -321,9 +321,7 @@ def run(args: argparse.Namespace) -> int:
             out.append(style(f"    ^ {step.note}", "2"))
     collector = None
     if collector_configured():
-        collector = os.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_ENDPOINT"
-        )
+        collector = otlp_endpoint("logs")
         if not force_flush(5000):
             out.append("seclog demo: the collector did not take every event within 5 s")
     out.extend(_summary(exchanges, style, collector))

@@ -9,7 +9,6 @@ configured exporter, the local sink, the spool). Rendered as Markdown or JSON.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from .check import CheckReport
@@ -86,14 +85,12 @@ def _sources(report: CheckReport) -> dict[str, list[str]]:
 
 
 def _destinations(report: CheckReport) -> list[dict[str, Any]]:
-    from seclog_core.export import collector_configured, otlp_protocol
+    from seclog_core.export import collector_configured, otlp_endpoint, otlp_protocol
 
     settings = report.settings
     found: list[dict[str, Any]] = []
     if collector_configured():
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_ENDPOINT"
-        )
+        endpoint = otlp_endpoint("logs")
         try:
             protocol = otlp_protocol("logs")
         except ValueError:

@@ -41,7 +41,7 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from . import _otel_compat as compat
-from ._internal import logger, report_failure
+from ._internal import guarded, logger
 from ._threads import prepare_bounded_exit, run_bounded
 from .config import Settings
 
@@ -375,10 +375,8 @@ def set_providers(providers: Providers | None) -> None:
 
 def _flush_pending_events() -> None:
     for callback in list(_before_flush):
-        try:
+        with guarded("export.before_flush"):
             callback()
-        except Exception as exc:
-            report_failure("export.before_flush", exc)
 
 
 def _owned() -> list[object]:

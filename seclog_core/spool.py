@@ -34,7 +34,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 
 from . import _otel_compat as compat
-from ._internal import logger, report_failure
+from ._internal import guarded, logger, report_failure
 from ._otlp import encode_log_batch
 from ._segments import Frame, Spool, SpoolFullError
 from ._threads import prepare_bounded_exit, run_bounded
@@ -252,13 +252,11 @@ class DurableLogProcessor(LogRecordProcessor):
                 ]
                 closing = self._closing
                 self._busy = bool(batch)
-            try:
+            with guarded("spool.worker"):
                 if batch:
                     self._deliver(batch)
                 elif not closing:
                     self._maintain()
-            except Exception as exc:
-                report_failure("spool.worker", exc)
             with self._cond:
                 self._busy = False
                 if not self._queue:
@@ -423,10 +421,8 @@ class DurableLogProcessor(LogRecordProcessor):
                 return
             lost, self._lost = self._lost, Counter()
         for reason, count in sorted(lost.items()):
-            try:
+            with guarded("spool.report_loss"):
                 self._report_loss(reason, count)
-            except Exception as exc:
-                report_failure("spool.report_loss", exc)
 
     # --- flush and shutdown ----------------------------------------------------------
 
