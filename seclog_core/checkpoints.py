@@ -29,12 +29,14 @@ __all__ = [
     "DEFAULT_EVERY_SECONDS",
     "Checkpointer",
     "install",
+    "installed",
 ]
 
 DEFAULT_EVERY_EVENTS = 1000
 DEFAULT_EVERY_SECONDS = 60.0
 _EVENT_TYPE = "sys_checkpoint"
-_STATE_KEY = "seclog.checkpoints"
+# The checkpointer of each pipeline, so a second install replaces the first.
+_installed: weakref.WeakKeyDictionary[Pipeline, Checkpointer] = weakref.WeakKeyDictionary()
 
 
 class Checkpointer:
@@ -50,7 +52,8 @@ class Checkpointer:
     ) -> None:
         if every_events < 1 or every_seconds <= 0:
             raise ValueError("checkpoints need every_events >= 1 and every_seconds > 0")
-        self._pipeline = pipeline
+        # Weak: the pipeline holds this checkpointer (observer, flusher), not the reverse.
+        self._pipeline_ref = weakref.ref(pipeline)
         self._every_events = every_events
         self._every_seconds = every_seconds
         self._clock = clock
@@ -62,9 +65,15 @@ class Checkpointer:
         self.enabled = True
         _live.add(self)
 
+    def _pipeline(self) -> Pipeline:
+        pipeline = self._pipeline_ref()
+        if pipeline is None:
+            raise RuntimeError("the pipeline is gone")  # only a stray call after collection
+        return pipeline
+
     def _sync(self) -> int:
         # A forked child starts a new stream: start counting afresh.
-        sequencer = self._pipeline.sequencer
+        sequencer = self._pipeline().sequencer
         if sequencer.stream_id != self._stream:
             self._stream, self._checkpointed, self._closed = sequencer.stream_id, 0, 0
             self._last_time = self._clock()
@@ -98,12 +107,12 @@ class Checkpointer:
         written = self._write(CHECKPOINT_CLOSING)
         if written:
             with self._lock:
-                self._closed = self._checkpointed = self._pipeline.sequencer.sequence
+                self._closed = self._checkpointed = self._pipeline().sequencer.sequence
                 self._last_time = self._clock()
 
     def _write(self, reason: str) -> bool:
         # A context of its own: a checkpoint written during a request is not that request's.
-        event = self._pipeline.emit(
+        event = self._pipeline().emit(
             _EVENT_TYPE, {"security.reason": reason}, context=RequestContext()
         )
         return event is not None
@@ -119,16 +128,21 @@ def install(
     """Give ``pipeline`` checkpoints (signed pipelines only); replaces earlier settings."""
     if not pipeline.settings.integrity_key:
         return None
-    previous = pipeline.state.get(_STATE_KEY)
-    if isinstance(previous, Checkpointer):
+    previous = _installed.get(pipeline)
+    if previous is not None:
         previous.enabled = False
     checkpointer = Checkpointer(
         pipeline, every_events=every_events, every_seconds=every_seconds, clock=clock
     )
-    pipeline.state[_STATE_KEY] = checkpointer
+    _installed[pipeline] = checkpointer
     pipeline.add_observer(checkpointer.observe)
-    pipeline.flushers.append(checkpointer.flush)
+    pipeline.add_flusher(checkpointer.flush)
     return checkpointer
+
+
+def installed(pipeline: Pipeline) -> Checkpointer | None:
+    """The checkpointer of ``pipeline`` (None for an unsigned pipeline)."""
+    return _installed.get(pipeline)
 
 
 _live: weakref.WeakSet[Checkpointer] = weakref.WeakSet()

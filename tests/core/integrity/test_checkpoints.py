@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +110,14 @@ def test_an_open_stream_fails_unless_open_streams_are_allowed(
     stream.insert(len(stream.records), forged)
     assert main([str(stream.write(tmp_path / "forged.jsonl")), "--key", KEY]) == 1
     assert "MODIFIED" in capsys.readouterr().out
+
+
+def test_checkpoints_do_not_keep_a_pipeline_alive() -> None:
+    """A signed pipeline nobody uses any more is collected, checkpointer and all."""
+    with in_memory_telemetry(integrity_key=KEY, detectors=False):
+        made = pipeline.new_pipeline(integrity_key=KEY, detectors=False)
+        assert checkpoints.installed(made) is not None
+        ref = weakref.ref(made)
+        del made
+        gc.collect()
+        assert ref() is None
