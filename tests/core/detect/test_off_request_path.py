@@ -135,7 +135,7 @@ def test_drain_from_an_alert_callback_returns_at_once(make_app: type[App]) -> No
 
 
 def test_after_fork_the_child_detects_on_its_own_worker(tmp_path: Path) -> None:
-    """A forked worker process (gunicorn preload) counts and alerts on a worker thread of its own."""
+    """A forked worker (gunicorn preload) counts and alerts on a worker thread of its own."""
     pipe = new_pipeline(detector_state="host", state_dir=str(tmp_path), local_sink="none")
     with request_context(client_address="192.0.2.10") as ctx:
         ctx.pipeline = pipe
