@@ -238,3 +238,16 @@ def test_a_record_without_its_mac_or_mac_version_fails_even_without_the_key(
     with contextlib.redirect_stdout(out):
         code = main([str(path)])
     assert code == 1 and "sequence 4 at" in out.getvalue()
+
+
+def test_a_flood_of_bad_records_is_counted_not_listed_one_by_one(
+    exported: Any, tmp_path: Path
+) -> None:
+    """500 forged records give 20 listed findings and one count of the rest, not 500 lines."""
+    stream = Stream(exported, "jsonl")
+    for _ in range(500):
+        _forge(stream, **{"seclog.sequence": 0})
+    code, out = _run(stream, tmp_path)
+    assert code == 1
+    assert out.count("UNACCOUNTED") == 21 and "... and 480 more unaccounted findings" in out
+    assert len(out.splitlines()) < 40
