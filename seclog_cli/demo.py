@@ -287,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
     from seclog_core.export import collector_configured, force_flush, otlp_endpoint
+    from seclog_core.url_scrubbing import scrub_url
 
     from .demo_app import build_app
 
@@ -323,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
             out.append(style(f"    ^ {step.note}", "2"))
     collector = None
     if collector_configured():
-        collector = otlp_endpoint("logs")
+        collector = scrub_url(otlp_endpoint("logs") or "")  # printed: never with credentials
         if not force_flush(5000):
             out.append("seclog demo: the collector did not take every event within 5 s")
     out.extend(_summary(exchanges, style, collector))

@@ -86,6 +86,7 @@ def _sources(report: CheckReport) -> dict[str, list[str]]:
 
 def _destinations(report: CheckReport) -> list[dict[str, Any]]:
     from seclog_core.export import collector_configured, otlp_endpoint, otlp_protocol
+    from seclog_core.url_scrubbing import scrub_url
 
     settings = report.settings
     found: list[dict[str, Any]] = []
@@ -95,7 +96,8 @@ def _destinations(report: CheckReport) -> list[dict[str, Any]]:
             protocol = otlp_protocol("logs")
         except ValueError:
             protocol = "invalid"
-        found.append({"kind": "otlp", "endpoint": endpoint, "protocol": protocol})
+        # The inventory is shared (ASVS evidence): never with the endpoint's credentials.
+        found.append({"kind": "otlp", "endpoint": scrub_url(endpoint or ""), "protocol": protocol})
     sink = settings.local_sink if settings is not None else "auto"
     if sink == "stderr" or (sink == "auto" and not collector_configured()):
         found.append({"kind": "stderr", "format": "JSON lines, one record per line"})
