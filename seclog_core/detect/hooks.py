@@ -1,9 +1,9 @@
 """Alert callbacks: let the app respond (lock, CAPTCHA, page someone) when a detector fires.
 
-Callbacks run synchronously on the request that crossed the threshold, after
-the alert event went out; an exception in one is counted and reported, never
-raised into the app. seclog itself only monitors: nothing is blocked unless a
-callback decides to.
+Callbacks run on seclog's detector thread (``seclog-detect``), in event order,
+after the alert event went out, not on the request that crossed the threshold;
+an exception in one is counted and reported, never raised into the app. seclog
+itself only monitors: nothing is blocked unless a callback decides to.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ class Alert:
     it may be logged: pseudonymized when the pipeline pseudonymizes that field,
     empty when it omits it; ``key_field`` names it. ``identity`` holds the ``user.name`` and
     ``client.address`` of the triggering event as they were logged, and
-    ``context`` the triggering request (raw values: key a response on
-    client + account from here, never on the account alone).
+    ``context`` the triggering request's facts as they were at the event (raw
+    values: key a response on client + account from here, never on the account
+    alone).
     """
 
     rule: str
@@ -50,7 +51,12 @@ _callbacks: list[AlertCallback] = []
 
 
 def on_alert(callback: AlertCallback) -> AlertCallback:
-    """Call ``callback(alert)`` for every alert in this process; usable as a decorator."""
+    """Call ``callback(alert)`` for every alert in this process; usable as a decorator.
+
+    The callback runs on seclog's detector thread, not on the request thread or
+    event loop: no request is bound there, so read the request's facts from
+    ``alert.context``. Callbacks delay the alerts queued behind them, never the app.
+    """
     if not callable(callback):
         raise TypeError("on_alert() takes a callable that accepts one Alert")
     with _lock:
