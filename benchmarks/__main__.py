@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if goals:
         # The goals of the performance issue, each with its measured ratio and verdict.
         print()
-        print(f"goals: {sum(r.verdict == 'met' for r in goals)} of {len(goals)} met")
+        print(f"goals: {sum(r.verdict in ('met', 'ok') for r in goals)} of {len(goals)} met")
         print(render_goals(goals))
     print()
     print("peers: " + ", ".join(f"{p} {_version(p)}" for p in PEERS))
