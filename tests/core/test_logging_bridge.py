@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import structlog
 
+from seclog_core.detect import drain
 from seclog_core.logging_bridge import BridgeMapping, SecLogHandler, SecLogProcessor
 from seclog_core.testing import capture_security_events
 from tests.support.telemetry import Telemetry, in_memory_telemetry
@@ -133,6 +134,7 @@ def test_bridged_failures_feed_the_detectors(
     logger, _ = app_logger
     for _ in range(10):
         _seed_failed_login(logger, "alice", "198.51.100.4")
+    drain()  # the detectors count on seclog's own thread
     names = [record.event_name for record in in_memory.records()]
     assert names.count("security.authn_login_fail") == 10
     assert "security.authn_login_fail_max" in names
