@@ -59,11 +59,16 @@ class RequestContext:
     trace_span: Any = field(default=None, repr=False, compare=False)
 
     def end_span(self) -> None:
-        """End seclog's span of this request, if it opened one (idempotent, never raises)."""
-        span, self.trace_span = self.trace_span, None
+        """End seclog's span of this request, if it opened one (idempotent, never raises).
+
+        The ended span stays referenced: an event that arrives later (an alert from a
+        worker thread) still lands in the request's trace.
+        """
+        span = self.trace_span
         if span is not None:
             with contextlib.suppress(Exception):
-                span.end()
+                if span.is_recording():
+                    span.end()
 
     def attributes(self) -> dict[str, object]:
         """The context as OTel semantic-convention attributes (unset facts left out)."""

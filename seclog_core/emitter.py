@@ -135,8 +135,9 @@ class Emitter:
     ) -> TraceTarget:
         """Add the span event and say which trace context the log record carries.
 
-        ``parent`` is the context of the event being observed when this one (an alert)
-        is emitted by an observer outside a request: the alert joins its trace.
+        ``parent`` is the trace context of the event that caused this one (an alert
+        emitted by an observer, or later by a worker): the event joins that span while it
+        records, else gets a short span of its own in the same trace.
         """
         span = trace.get_current_span()
         if not self._span_events or span.is_recording() or not self._own_spans:
@@ -144,26 +145,30 @@ class Emitter:
                 span.add_event(event.name, event.attributes, event.timestamp_ns)
             return TraceTarget(None, None, span)
         if request is not None:
-            # One span per request, opened lazily here, ended by finish_request.
             own = request.trace_span
-            if own is None or not own.is_recording():
+            if own is None:
+                # One span per request, opened lazily here, ended by finish_request.
                 own = self._tracer.start_span(
-                    "security.request",
-                    kind=SpanKind.INTERNAL,
-                    start_time=event.timestamp_ns,
+                    "security.request", kind=SpanKind.INTERNAL, start_time=event.timestamp_ns
                 )
                 request.trace_span = own
-            own.add_event(event.name, event.attributes, event.timestamp_ns)
-            return TraceTarget(trace.set_span_in_context(own), None, own)
+            if own.is_recording():
+                own.add_event(event.name, event.attributes, event.timestamp_ns)
+                return TraceTarget(trace.set_span_in_context(own), None, own)
+            # The request is over (a late alert from a worker): a short span in its trace.
+            parent = trace.set_span_in_context(own)
         if parent is not None:
             joined = trace.get_current_span(parent)
             if joined.is_recording():
                 joined.add_event(event.name, event.attributes, event.timestamp_ns)
                 return TraceTarget(parent, None, joined)
+            if not joined.get_span_context().is_valid:
+                parent = None
         # Outside a request: a short span of its own, never made current (nothing else
         # runs inside it; the log record gets its context directly).
         own = self._tracer.start_span(
             event.name,
+            context=parent,
             kind=SpanKind.INTERNAL,
             start_time=event.timestamp_ns,
             attributes={"security.event": event.type.name},

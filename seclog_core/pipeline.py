@@ -204,8 +204,14 @@ class Pipeline:
         outcome: str | None = None,
         exception: BaseException | None = None,
         context: RequestContext | None = None,
+        trace_context: otel_context.Context | None = None,
     ) -> SecurityEvent | None:
-        """Emit one event; returns it as it left (scrubbed), or None if suppressed or failed."""
+        """Emit one event; returns it as it left (scrubbed), or None if suppressed or failed.
+
+        ``trace_context`` is the trace of the event that caused this one, for a component
+        emitting later or on another thread (take it with :func:`observed_trace_context`
+        while observing); without it the active span, the request's or the observed one.
+        """
         kind = get_event_type(event_type)  # unknown types raise: a programming error
         if not self.settings.enabled:
             return None
@@ -215,7 +221,7 @@ class Pipeline:
             return None
         _depth.value = depth + 1
         try:
-            return self._emit(kind, attributes, body, outcome, exception, context)
+            return self._emit(kind, attributes, body, outcome, exception, context, trace_context)
         except Exception as exc:
             report_failure("pipeline.emit", exc)
             return None
@@ -230,6 +236,7 @@ class Pipeline:
         outcome: str | None,
         exception: BaseException | None,
         context: RequestContext | None,
+        trace_context: otel_context.Context | None,
     ) -> SecurityEvent | None:
         ctx = context if context is not None else current_request_context()
         raw: dict[str, object] = ctx.attributes() if ctx is not None else {}
@@ -265,7 +272,9 @@ class Pipeline:
         request = ctx
         if ctx is not None and ctx.trace_span is None and ctx is not current_request_context():
             request = None
-        parent = getattr(_observed, "context", None) if request is None else None
+        parent = trace_context
+        if parent is None and request is None:
+            parent = getattr(_observed, "context", None)
         target = emitter.trace_target(event, request, parent)
         severity = kind.severity
         # Stamp and enqueue under one lock so sequence order == export order.
@@ -285,7 +294,9 @@ class Pipeline:
             ctx.emitted.add(kind.name)
         # Alerts an observer emits outside a request join this event's trace.
         previous = getattr(_observed, "context", None)
-        _observed.context = target.context
+        _observed.context = (
+            target.context if target.context is not None else otel_context.get_current()
+        )
         try:
             for observer in (*self.observers, *_global_observers):
                 with guarded("pipeline.observer"):
@@ -394,7 +405,11 @@ def pre_policy_attributes(event: SecurityEvent) -> Mapping[str, object] | None:
 
 
 def observed_trace_context() -> otel_context.Context | None:
-    """The trace context of the event observers are looking at on this thread, if any."""
+    """The trace context of the event observers are looking at on this thread, if any.
+
+    A component that emits later, on another thread (the detection worker), passes it
+    as ``emit(..., trace_context=...)`` so its alert lands in the triggering event's trace.
+    """
     return getattr(_observed, "context", None)
 
 

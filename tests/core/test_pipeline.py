@@ -235,16 +235,23 @@ def test_an_alert_shares_the_trace_of_the_event_that_triggered_it() -> None:
                 seclog.login_failed(username="victim")
         outside = [seclog.login_failed(username="other") for _ in range(12)]
         assert all(outside)
+        seclog.force_flush(5000)  # the detectors count on their own thread
         records = telemetry.records()
     alerts = [r for r in records if "security_rule.name" in dict(r.attributes)]
-    assert len(alerts) >= 2, [r.event_name for r in records]
-    in_request = {r.trace_id for r in records[:12]}
-    assert len(in_request) == 1
-    assert alerts[0].trace_id in in_request
-    # Outside a request: each event has its short span; the alert joins its trigger's.
-    for alert in alerts[1:]:
-        before = records[records.index(alert) - 1]
-        assert alert.trace_id == before.trace_id
+    logins = [r for r in records if r.event_name == "security.authn_login_fail"]
+    by_user = {
+        name: [r for r in logins if dict(r.attributes)["user.name"] == name]
+        for name in ("victim", "other")
+    }
+    in_request = {r.trace_id for r in by_user["victim"]}
+    assert len(in_request) == 1 and 0 not in in_request
+    victim_alerts = [a for a in alerts if dict(a.attributes).get("user.name") == "victim"]
+    other_alerts = [a for a in alerts if dict(a.attributes).get("user.name") == "other"]
+    assert victim_alerts and other_alerts, [r.event_name for r in records]
+    assert {a.trace_id for a in victim_alerts} == in_request
+    # Outside a request each event has a short span; the alert joins one of its triggers'.
+    outside = {r.trace_id for r in by_user["other"]}
+    assert all(a.trace_id in outside for a in other_alerts)
 
 
 def test_app_attributes_never_override_seclogs_own_facts(telemetry: Telemetry) -> None:
