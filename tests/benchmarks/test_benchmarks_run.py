@@ -67,3 +67,17 @@ def test_the_regression_guard_fails_on_a_grossly_worse_ratio_and_passes_on_noise
     problems = check(regressed, recorded)
     assert len(problems) == 2
     assert "requests | flask 200 | seclog" in problems[0]
+
+
+def test_a_recorded_ratio_better_than_bare_is_taken_as_bare(tmp_path: Path):
+    """A noisy round that made seclog look faster than the bare app cannot arm a false alarm."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks._baseline import check, record
+    from benchmarks._harness import Row
+
+    recorded = tmp_path / "baseline.json"
+    record([Row("requests", "django 403", "seclog", 900.0, "µs/req", "0.891x")], recorded)
+    ordinary = [Row("requests", "django 403", "seclog", 1000.0, "µs/req", "1.995x")]
+    assert check(ordinary, recorded) == []
+    gross = [Row("requests", "django 403", "seclog", 2000.0, "µs/req", "2.400x")]
+    assert len(check(gross, recorded)) == 1
