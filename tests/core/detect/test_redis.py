@@ -78,7 +78,9 @@ def test_two_processes_sharing_redis_see_one_combined_count(server):
             worker.kill()
     found = [alert for out in outputs for alert in json.loads(out.strip().splitlines()[-1])]
     assert len(found) == 1
-    assert found[0]["security.count"] == 10
+    # Combined: neither process alone saw more than 6. The process that claims the alert
+    # reports the count it saw, which the other may have raised between its count and claim.
+    assert 10 <= found[0]["security.count"] <= 12
     assert found[0]["security.key"] == "dave"
 
 
