@@ -81,6 +81,7 @@ class _Item(NamedTuple):
     status: int
     context: RequestContext | None
     trace: otel_context.Context | None
+    at: float  # when it happened: windows count event time, not when the worker got to it
 
 
 # The event types the engine counts (any type also counts for its attack-tool user agent).
@@ -145,6 +146,7 @@ class DetectorEngine:
         self._tool_cache: dict[str, str | None] = {}
         # The triggering request's facts while the worker handles its item.
         self._context: RequestContext | None = None
+        self._now = 0.0
         self.queue: DetectionQueue[_Item] = DetectionQueue(self._handle, name="seclog-detect")
 
     # --- inputs --------------------------------------------------------------------
@@ -165,7 +167,8 @@ class DetectorEngine:
             if kind.name not in _COUNTED and not self._tool(attrs.get("user_agent.original")):
                 return
             ctx = current_request_context()
-            self.queue.put(_Item(kind.name, attrs, 0, _snapshot(ctx), _trace_of(ctx, True)))
+            trace_ctx = _trace_of(ctx, True)
+            self.queue.put(_Item(kind.name, attrs, 0, _snapshot(ctx), trace_ctx, self.clock()))
         except Exception as exc:
             report_failure("detect.observe", exc)
 
@@ -174,7 +177,9 @@ class DetectorEngine:
         try:
             counted = status == 404 and self.rules["scanning"].enabled
             if counted or self._tool(ctx.user_agent):
-                self.queue.put(_Item(None, None, status, _snapshot(ctx), _trace_of(ctx, False)))
+                trace_ctx = _trace_of(ctx, False)
+                item = _Item(None, None, status, _snapshot(ctx), trace_ctx, self.clock())
+                self.queue.put(item)
         except Exception as exc:
             report_failure("detect.response", exc)
 
@@ -187,7 +192,7 @@ class DetectorEngine:
     def _handle(self, item: _Item) -> None:
         # The alerts join the triggering event's trace: its context is current here.
         token = otel_context.attach(item.trace) if item.trace is not None else None
-        self._context = item.context
+        self._context, self._now = item.context, item.at
         try:
             if item.name is None:
                 self._response(item.context, item.status)
@@ -261,7 +266,7 @@ class DetectorEngine:
         identity: dict[str, AttributeValue],
         reason: object,
     ) -> None:
-        rules, now = self.rules, self.clock()
+        rules, now = self.rules, self._now
         brute, slow = rules["brute_force"], rules["slow_brute_force"]
         spread, stuffing = rules["distributed_brute_force"], rules["credential_stuffing"]
         after = rules["success_after_fail"]
@@ -370,7 +375,7 @@ class DetectorEngine:
     def _login_succeeded(
         self, user: str, client: str | None, identity: dict[str, AttributeValue]
     ) -> None:
-        rules, now = self.rules, self.clock()
+        rules, now = self.rules, self._now
         stuffing = rules["credential_stuffing"]
         if stuffing.enabled:
             tallies = [_record(stuffing, "*", bucket="login_success_app", cap=_TALLY_CAP)]
@@ -432,7 +437,7 @@ class DetectorEngine:
     def _run(self, pending: list[_Pending], ctx: RequestContext | None) -> None:
         if not pending:
             return
-        results = self.backend.hit_many([p.hit for p in pending], self.clock())
+        results = self.backend.hit_many([p.hit for p in pending], self._now)
         for item, result in zip(pending, results, strict=True):
             if result.fired:
                 self._alert(item.rule, item.hit.key, item.key_field, result.count, item, ctx)
