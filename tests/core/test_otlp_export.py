@@ -115,7 +115,7 @@ def test_the_stderr_sink_writes_to_the_stream_of_the_moment_it_was_made() -> Non
     at_start, later = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(at_start):
         sink = JsonLinesExporter()
-    logs = InMemoryLogRecordExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     provider = LoggerProvider(shutdown_on_exit=False)
     provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
     provider.get_logger("t").emit(body="x", event_name="security.authz_fail")

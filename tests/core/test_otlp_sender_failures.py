@@ -39,8 +39,9 @@ def _provider(processor: DurableLogProcessor) -> LoggerProvider:
 def test_a_raising_sender_spools_the_batch_and_flush_says_false(tmp_path: Path) -> None:
     """The batch lands in the spool, the failure is counted and force_flush returns False."""
     before = failure_counts().get("spool.send", 0)
+    exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     processor = DurableLogProcessor(
-        InMemoryLogRecordExporter(), _Raising(10**6), str(tmp_path / "spool"), schedule_delay=0.01
+        exporter, _Raising(10**6), str(tmp_path / "spool"), schedule_delay=0.01
     )
     provider = _provider(processor)
     try:
@@ -62,8 +63,9 @@ def test_without_a_spool_a_raising_send_is_a_counted_reported_loss() -> None:
         reported.append((reason, count))
         done.set()
 
+    exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     processor = DurableLogProcessor(
-        InMemoryLogRecordExporter(), _Raising(1), None, schedule_delay=0.01, report_loss=report
+        exporter, _Raising(1), None, schedule_delay=0.01, report_loss=report
     )
     provider = _provider(processor)
     try:
@@ -107,9 +109,8 @@ def test_a_planted_frame_in_an_untrusted_spool_is_never_replayed(tmp_path: Path)
         return Outcome.OK
 
     before = failure_counts().get("spool.untrusted", 0)
-    processor = DurableLogProcessor(
-        InMemoryLogRecordExporter(), sender, str(shared / "spool"), schedule_delay=0.01
-    )
+    exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
+    processor = DurableLogProcessor(exporter, sender, str(shared / "spool"), schedule_delay=0.01)
     provider = _provider(processor)
     try:
         provider.get_logger("t").emit(body="real", event_name="security.authn_login_fail")

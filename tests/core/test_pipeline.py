@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -43,6 +44,7 @@ def test_event_joins_the_active_request_span(telemetry: Telemetry) -> None:
     (finished,) = telemetry.spans.get_finished_spans()
     (span_event,) = finished.events
     assert span_event.name == "security.authz_fail"
+    assert span_event.attributes is not None
     assert span_event.attributes["security.resource"] == "/admin"
 
 
@@ -181,14 +183,15 @@ def test_internal_failure_is_counted_not_raised(
     ]
     assert len(logged) <= 1
     data = telemetry.metrics.get_metrics_data()
-    failures = [
+    assert data is not None
+    failures: list[Any] = [
         point
         for rm in data.resource_metrics
         for sm in rm.scope_metrics
         for metric in sm.metrics
         if metric.name == "seclog.internal.failures"
         for point in metric.data.data_points
-        if point.attributes["seclog.where"] == "pipeline.observer"
+        if dict(point.attributes or {}).get("seclog.where") == "pipeline.observer"
     ]
     assert failures[0].value == before + 2
 
@@ -233,8 +236,8 @@ def test_an_alert_shares_the_trace_of_the_event_that_triggered_it() -> None:
         with seclog.request_context(client_address="203.0.113.8"):
             for _ in range(12):
                 seclog.login_failed(username="victim")
-        outside = [seclog.login_failed(username="other") for _ in range(12)]
-        assert all(outside)
+        emitted = [seclog.login_failed(username="other") for _ in range(12)]
+        assert all(emitted)
         seclog.force_flush(5000)  # the detectors count on their own thread
         records = telemetry.records()
     alerts = [r for r in records if "security_rule.name" in dict(r.attributes)]
@@ -283,3 +286,16 @@ def test_attributes_that_are_not_a_mapping_never_raise(telemetry: Telemetry) -> 
     records = telemetry.records()
     assert len(records) == 3
     assert all("user.name" not in dict(record.attributes) for record in records)
+
+
+def test_the_one_constructor_builds_a_complete_pipeline(telemetry: Telemetry) -> None:
+    """Pipeline(Settings()) has detectors and flood control, like build_pipeline's."""
+    from seclog_core.adapters import build_pipeline
+    from seclog_core.config import Settings
+    from seclog_core.pipeline import Pipeline
+
+    direct, built = Pipeline(Settings()), build_pipeline()
+    for pipe in (direct, built):
+        assert pipe.gates and pipe.observers and pipe.flushers
+        assert {"detectors", "flood_control"} <= set(pipe.state)
+        assert pipe.providers is not None

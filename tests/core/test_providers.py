@@ -53,7 +53,7 @@ def test_a_second_pipeline_keeps_its_own_local_sink() -> None:
 
 def test_explicit_providers_receive_the_events_and_nothing_global_is_installed() -> None:
     """logger_provider/tracer_provider/meter_provider given to seclog are used as they are."""
-    logs = InMemoryLogRecordExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     logger_provider = LoggerProvider(shutdown_on_exit=False)
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
     spans = InMemorySpanExporter()
