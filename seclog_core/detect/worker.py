@@ -28,6 +28,9 @@ DEFAULT_QUEUE_SIZE = 4096
 # How long a flush, a shutdown or a test capture waits for pending detection.
 DRAIN_TIMEOUT = 5.0
 
+# How often an idle worker checks whether its pipeline still exists.
+_IDLE_CHECK = 10.0
+
 T = TypeVar("T")
 
 
@@ -100,26 +103,19 @@ class DetectionQueue(Generic[T]):
             return
         try:
             if self._thread is None:
-                thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                # The thread holds the queue weakly: a dropped pipeline takes its thread along.
+                thread = threading.Thread(
+                    target=_work,
+                    args=(weakref.ref(self), self._queue),
+                    name=self._name,
+                    daemon=True,
+                )
                 thread.start()
                 self._thread = thread
         except Exception as exc:
             report_failure("detect.worker_start", exc)
         finally:
             self._starting.release()
-
-    def _run(self) -> None:
-        self._worker_ident = threading.get_ident()
-        take = self._queue.get
-        while True:
-            item = take()
-            if isinstance(item, _Marker):
-                item.reached.set()
-                continue
-            try:
-                self._handle(item)
-            except Exception as exc:  # the handler reports its own; this is a last guard
-                report_failure("detect.worker", exc)
 
     def _after_fork(self) -> None:
         # The parent's thread does not exist here and its queue's lock may be held:
@@ -131,6 +127,33 @@ class DetectionQueue(Generic[T]):
 
 
 _queues: weakref.WeakSet[DetectionQueue[Any]] = weakref.WeakSet()
+
+
+def _work(owner_ref: weakref.ref[DetectionQueue[Any]], items: queue.SimpleQueue[Any]) -> None:
+    """The worker: handle items in order until the queue's owner is gone."""
+    owner = owner_ref()
+    if owner is None:
+        return
+    owner._worker_ident = threading.get_ident()
+    del owner
+    while True:
+        try:
+            item = items.get(timeout=_IDLE_CHECK)
+        except queue.Empty:
+            if owner_ref() is None:
+                return
+            continue
+        if isinstance(item, _Marker):
+            item.reached.set()
+            continue
+        owner = owner_ref()
+        if owner is None:
+            return
+        try:
+            owner._handle(item)
+        except Exception as exc:  # the handler reports its own; this is a last guard
+            report_failure("detect.worker", exc)
+        del owner
 
 
 def drain(timeout: float = DRAIN_TIMEOUT) -> bool:

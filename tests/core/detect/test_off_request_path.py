@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -17,7 +18,7 @@ from opentelemetry import trace
 import seclog_core as seclog
 from seclog_core import Alert, failure_counts
 from seclog_core.context import request_context
-from seclog_core.detect import drain
+from seclog_core.detect import drain, worker
 from seclog_core.detect.worker import DetectionQueue
 from seclog_core.pipeline import new_pipeline
 from seclog_core.testing import CapturedEvents, capture_security_events
@@ -180,3 +181,19 @@ def test_no_span_is_left_open_by_an_alert_after_the_request(
     spans = telemetry.spans.get_finished_spans()
     assert any(s.context.trace_id == alert.trace_id for s in spans)
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def test_a_dropped_pipeline_takes_its_worker_thread_along(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pipelines made and dropped (per test, per tenant) leave no detector thread behind."""
+    monkeypatch.setattr(worker, "_IDLE_CHECK", 0.05)
+    pipe = new_pipeline(detector_state="process", local_sink="none")
+    with request_context(client_address="192.0.2.12") as ctx:
+        ctx.pipeline = pipe
+        pipe.emit("authn_login_fail", {"user.name": "oscar"})
+    assert drain()
+    thread = pipe.state["detectors"].queue._thread
+    assert thread is not None and thread.is_alive()
+    del pipe, ctx
+    gc.collect()
+    thread.join(5)
+    assert not thread.is_alive()
