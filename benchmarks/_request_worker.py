@@ -179,7 +179,7 @@ def _flask(variant: str, path: str) -> Callable[[], None]:
     if variant == "otel":
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
-        FlaskInstrumentor().instrument_app(app)
+        FlaskInstrumentor().instrument_app(app)  # type: ignore[no-untyped-call]
     return _wsgi_runner(app, "GET", "/forbidden" if path == "forbidden" else "/ok", bytes)
 
 

@@ -56,7 +56,7 @@ def _flask() -> Any:
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
         _otel_providers()
-        FlaskInstrumentor().instrument_app(app)
+        FlaskInstrumentor().instrument_app(app)  # type: ignore[no-untyped-call]
     return app
 
 

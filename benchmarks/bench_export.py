@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from ._harness import Row, Settings
 
@@ -60,9 +61,11 @@ def run(settings: Settings) -> list[Row]:
             own = {"SECLOG_OWN_SPANS": "false"} if "own_spans off" in who else {}
             result = _send({**env, **own}, who.split(",")[0], mode, count, timeout=300)
             expected = before + count
-            receiver.collected.wait_for(
-                lambda c, n=expected: len(c.security_logs()) >= n, timeout=20.0
-            )
+
+            def arrived_all(collected: Any, n: int = expected) -> bool:
+                return len(collected.security_logs()) >= n
+
+            receiver.collected.wait_for(arrived_all, timeout=20.0)
             arrived = len(receiver.collected.security_logs()) - before
             lost = count - arrived
             rate = count / result["send_seconds"]

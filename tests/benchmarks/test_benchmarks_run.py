@@ -20,7 +20,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_quick_event_and_redaction_suites_print_one_table_with_peer_versions():
+def test_quick_event_and_redaction_suites_print_one_table_with_peer_versions() -> None:
     """`python -m benchmarks --quick --only ...` prints one table of ratios and peers' versions."""
     done = _run("--only", "event", "--only", "redaction")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -35,14 +35,16 @@ def test_quick_event_and_redaction_suites_print_one_table_with_peer_versions():
     assert "goals: " in out  # the goals summary under the table
 
 
-def test_an_unknown_suite_name_is_refused():
+def test_an_unknown_suite_name_is_refused() -> None:
     """Naming a suite that does not exist is an error, not an empty table."""
     done = _run("--only", "nonexistent")
     assert done.returncode != 0
     assert "invalid choice" in done.stderr
 
 
-def test_the_regression_guard_fails_on_a_grossly_worse_ratio_and_passes_on_noise(tmp_path: Path):
+def test_the_regression_guard_fails_on_a_grossly_worse_ratio_and_passes_on_noise(
+    tmp_path: Path,
+) -> None:
     """``--check`` fails only when a ratio is more than twice as bad as the recorded one."""
     sys.path.insert(0, str(ROOT))
     from benchmarks._baseline import check, record
@@ -69,7 +71,7 @@ def test_the_regression_guard_fails_on_a_grossly_worse_ratio_and_passes_on_noise
     assert "requests | flask 200 | seclog" in problems[0]
 
 
-def test_a_recorded_ratio_better_than_bare_is_taken_as_bare(tmp_path: Path):
+def test_a_recorded_ratio_better_than_bare_is_taken_as_bare(tmp_path: Path) -> None:
     """A noisy round that made seclog look faster than the bare app cannot arm a false alarm."""
     sys.path.insert(0, str(ROOT))
     from benchmarks._baseline import check, record
