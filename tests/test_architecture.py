@@ -95,3 +95,23 @@ def test_the_pytest_plugin_does_not_load_the_opentelemetry_sdk() -> None:
     )
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
     assert "CAPTURED ['authn_login_fail']" in result.stdout, result.stdout + result.stderr
+
+
+# The delivery side of the emit path; none of it may reach back into the pipeline.
+_BELOW_PIPELINE = ("emitter", "export", "spool", "senders", "_otlp", "_otel_compat", "_threads")
+
+
+def test_the_emit_path_has_no_import_cycle() -> None:
+    """pipeline -> emitter -> export -> spool -> senders: nothing below imports back up,
+    not even inside a function (the 0.1.0 cycle hid there)."""
+    offenders: list[str] = []
+    for name in _BELOW_PIPELINE:
+        path = ROOT / "seclog_core" / f"{name}.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                target = module if node.level == 0 else f"seclog_core.{module}"
+                if target.split(".")[-1] in ("pipeline", "api", "detect", "checkpoints"):
+                    offenders.append(f"{name}: {target}")
+    assert offenders == []
