@@ -14,6 +14,7 @@ failure and try the file again after a backoff; nothing is raised into the app.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -22,6 +23,7 @@ import stat
 import struct
 import threading
 import time
+import weakref
 from array import array
 from collections.abc import Sequence
 
@@ -157,6 +159,12 @@ def _claim(
         return False
     entries[slot] = (now + cooldown, b"")
     return True
+
+
+def _close_quietly(conn: sqlite3.Connection) -> None:
+    # Closing at collection time: nothing is left to report a failure to.
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 def digest(text: str) -> str:
@@ -331,6 +339,8 @@ class SQLiteState:
             conn.close()
             raise
         self._conn, self._pid = conn, pid
+        # A pipeline that is dropped closes its file (not at exit: the last drain needs it).
+        weakref.finalize(self, _close_quietly, conn).atexit = False
         if not self.available:
             self.available = True
             logger.info("seclog: detector state file %s is usable again", self.path)
