@@ -15,6 +15,7 @@ from typing import Any
 from seclog_core import ConfigError, RequestContext, bind_request_context, reset_request_context
 from seclog_core.adapters import (
     Pipeline,
+    attach_server_log_scrubbing,
     build_pipeline,
     finish_request,
     guarded,
@@ -59,6 +60,8 @@ class SecurityLoggingMiddleware:
         if not lazily:  # at import, off any request: build the providers now
             warm_up(self.pipeline)
         flush_at_exit()
+        with guarded("asgi.start.server_logs"):  # uvicorn.error & co. print crashes scrubbed
+            attach_server_log_scrubbing(self.pipeline)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]

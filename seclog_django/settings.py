@@ -18,7 +18,13 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from seclog_core import ConfigError, adapters
-from seclog_core.adapters import Pipeline, default_pipeline, guarded, logger
+from seclog_core.adapters import (
+    Pipeline,
+    attach_server_log_scrubbing,
+    default_pipeline,
+    guarded,
+    logger,
+)
 
 __all__ = ["build_pipeline", "framework_settings", "get_pipeline", "reset_pipeline", "start"]
 
@@ -64,6 +70,8 @@ def start() -> Pipeline:
     with guarded("django.start.providers"):
         # The OpenTelemetry providers now, on the loading thread, never on an event loop.
         pipeline.emitter  # noqa: B018 - built for its side effect
+    with guarded("django.start.server_logs"):  # django.request & co. print crashes scrubbed
+        attach_server_log_scrubbing(pipeline)
     with _lock:
         _pipeline = pipeline
     return pipeline

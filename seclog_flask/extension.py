@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 
 from seclog_core import ConfigError, Settings
-from seclog_core.adapters import Pipeline, build_pipeline
+from seclog_core.adapters import Pipeline, attach_server_log_scrubbing, build_pipeline, guarded
 
 from . import hooks, integrations
 from ._state import EXTENSION_KEY, SecLogState, get_state
@@ -58,6 +58,8 @@ class SecLog:
         _refuse_misspelt_flask_settings(framework)
         # Validated now, so a bad setting fails at start-up with the key named.
         pipeline = build_pipeline(framework=framework, **self.options)
+        with guarded("flask.start.server_logs"):  # app.logger & werkzeug print crashes scrubbed
+            attach_server_log_scrubbing(pipeline, app.logger.name)
         names = app.config["SECLOG_USER_NAME_ATTRIBUTES"]
         state = SecLogState(
             pipeline=pipeline,
