@@ -147,6 +147,7 @@ class DetectorEngine:
         # The triggering request's facts while the worker handles its item.
         self._context: RequestContext | None = None
         self._now = 0.0
+        self._trace: otel_context.Context | None = None
         self.queue: DetectionQueue[_Item] = DetectionQueue(self._handle, name="seclog-detect")
 
     # --- inputs --------------------------------------------------------------------
@@ -190,9 +191,9 @@ class DetectorEngine:
     # --- on the worker thread --------------------------------------------------------
 
     def _handle(self, item: _Item) -> None:
-        # The alerts join the triggering event's trace: its context is current here.
+        # The alerts join the triggering event's trace, and callbacks run in it.
         token = otel_context.attach(item.trace) if item.trace is not None else None
-        self._context, self._now = item.context, item.at
+        self._context, self._now, self._trace = item.context, item.at, item.trace
         try:
             if item.name is None:
                 self._response(item.context, item.status)
@@ -201,7 +202,7 @@ class DetectorEngine:
         except Exception as exc:
             report_failure("detect.response" if item.name is None else "detect.observe", exc)
         finally:
-            self._context = None
+            self._context = self._trace = None
             if token is not None:
                 otel_context.detach(token)
 
@@ -480,7 +481,9 @@ class DetectorEngine:
         if extra_attributes:
             attributes.update(extra_attributes)
         ctx = ctx if ctx is not None else self._context
-        event = self.pipeline.emit(rule.emits, attributes, body=reason, context=ctx)
+        event = self.pipeline.emit(
+            rule.emits, attributes, body=reason, context=ctx, trace_context=self._trace
+        )
         logged = event.attributes if event is not None else {}
         run_callbacks(
             Alert(
