@@ -197,3 +197,23 @@ def test_a_dropped_pipeline_takes_its_worker_thread_along(monkeypatch: pytest.Mo
     gc.collect()
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_an_alert_callback_runs_in_the_triggering_events_trace(
+    make_app: type[App], telemetry: Telemetry, events: CapturedEvents
+) -> None:
+    """A span the callback starts (an HTTP call to a pager) joins the attack's trace."""
+    seen: list[int] = []
+
+    def record(alert: Alert) -> None:
+        seen.append(trace.get_current_span().get_span_context().trace_id)
+
+    seclog.on_alert(record)
+    try:
+        app = make_app(detector_state="process")
+        for _ in range(10):
+            app.login("peggy", client="192.0.2.13")
+        assert drain()
+    finally:
+        seclog.remove_alert_callback(record)
+    assert seen == [telemetry.record("security.authn_login_fail_max").trace_id]
