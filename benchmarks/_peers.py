@@ -33,8 +33,13 @@ def _detectors(module: ModuleType, settings: Settings) -> list[Row]:
         rows.append(Row("detectors", "one failed login", label, micros, "µs/event", ratio))
     # The goal: state shared by the workers of a host (SQLite, the default) costs at
     # most 1.2x keeping it per process, per event through the whole pipeline.
-    host = costs.get("pipeline, detectors on (host state)")
-    process = costs.get("pipeline, detectors on (process state)")
+    # Labels as the detectors suite names them (the default path: queued, worker busy).
+    host = costs.get("host state, queued, worker busy") or costs.get(
+        "pipeline, detectors on (host state)"
+    )
+    process = costs.get("process state, queued") or costs.get(
+        "pipeline, detectors on (process state)"
+    )
     if host and process:
         shared = host / process
         rows.append(
