@@ -322,7 +322,7 @@ DEFAULT_PATTERNS: tuple[ValuePattern, ...] = (
     # A whole Cookie / Set-Cookie header line: every cookie in it, whatever its name.
     _p(
         "cookie_header",
-        r"(?P<keep>(?<![\w-])(?i:set-cookie|cookie)\s*:\s*)(?![\\\"']?\[REDACTED)[^\r\n]+",
+        r"(?P<keep>(?<![\w-])(?i:set-cookie|cookie)\s*:(?!\s*[\\\"']?\[REDACTED)\s*)[^\r\n]+",
         checks.keep_prefix,
         trigger=("cookie",),
     ),
