@@ -86,8 +86,8 @@ def install(pipeline: Pipeline) -> None:
         rules = resolve_rules(settings.detector_options)
         engine = DetectorEngine(pipeline, rules, build_backend(settings))
         pipeline.state["detectors"] = engine
-        pipeline.observers.append(engine.observe)
-        pipeline.response_hooks.append(engine.on_response)
+        pipeline.add_observer(engine.observe)
+        pipeline.add_response_hook(engine.on_response)
         # Before every flush and at shutdown: alerts of events already emitted go out first.
         pipeline.add_flusher(engine.drain)
     if settings.flood_limit > 0 and settings.flood_window > 0:
@@ -100,8 +100,8 @@ def install(pipeline: Pipeline) -> None:
             on_suppressed=engine.observe if engine is not None else None,
         )
         pipeline.state["flood_control"] = flood
-        pipeline.gates.append(flood)
-        pipeline.flushers.append(partial(flood.flush, everything=True))
+        pipeline.add_gate(flood)
+        pipeline.add_flusher(partial(flood.flush, everything=True))
 
 
 register_component(install)
