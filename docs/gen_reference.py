@@ -13,6 +13,7 @@ from pathlib import Path
 
 from seclog_core import FIELD_NAMES, VOCABULARY
 from seclog_core.config import Settings
+from seclog_core.vocabulary import BUILT_IN_EVENT_TYPES
 
 DOCS = Path(__file__).resolve().parent
 
@@ -131,7 +132,8 @@ def events_page() -> str:
     ]
     groups: dict[str, list[str]] = {}
     for event in VOCABULARY.values():
-        groups.setdefault(event.category, []).append(event.name)
+        if event.name in BUILT_IN_EVENT_TYPES:  # not types an app (or a test) registered
+            groups.setdefault(event.category, []).append(event.name)
     for category in sorted(groups):
         lines += [
             f"## {category}",

@@ -306,6 +306,8 @@ def _build() -> dict[str, EventType]:
 
 
 VOCABULARY: dict[str, EventType] = _build()
+# The types seclog itself defines; apps add theirs with register_event_type.
+BUILT_IN_EVENT_TYPES: frozenset[str] = frozenset(VOCABULARY)
 _lock = threading.Lock()
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,62}\Z")
 
