@@ -8,8 +8,8 @@ from types import ModuleType
 
 import yaml
 
-from seclog_core import VOCABULARY
 from seclog_core.config import Settings
+from seclog_core.vocabulary import BUILT_IN_EVENT_TYPES
 from tests.docs._examples import ROOT
 
 
@@ -25,7 +25,7 @@ def test_events_page_is_generated_from_the_vocabulary() -> None:
     """docs/events.md is what the generator writes today, and names every event type."""
     page = (ROOT / "docs/events.md").read_text(encoding="utf-8")
     assert page == _generator().events_page(), "run: python docs/gen_reference.py"
-    for name in VOCABULARY:
+    for name in BUILT_IN_EVENT_TYPES:  # not the types other tests registered for an app
         assert f"`security.{name}`" in page
 
 
