@@ -199,14 +199,14 @@ async def _call(app: Any, step: Step, tracer: Any) -> int:
 
 def _play(app: Any, tracer: Any, logs: Any) -> list[_Exchange]:
     exchanges: list[_Exchange] = []
-    from seclog_core.detect import drain
     from seclog_core.export import record_to_dict
+    from seclog_core.pipeline import settle
 
     async def script() -> None:
         for step in STEPS:
             seen = len(logs.get_finished_logs())
             status = await _call(app, step, tracer)
-            drain()  # detectors alert from their own thread: the step's alerts are out
+            settle()  # events and alerts are handled on seclog's threads: the step's are out
             records = [record_to_dict(r) for r in logs.get_finished_logs()[seen:]]
             exchanges.append(_Exchange(step, status, records))
 

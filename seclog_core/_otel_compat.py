@@ -32,6 +32,7 @@ __all__ = [
     "can_encode_logs",
     "encode_resource_and_scope",
     "exporter_endpoint",
+    "exports_in_background",
     "http_poster",
     "is_retryable_status",
     "sdk_encode_logs",
@@ -214,3 +215,53 @@ class GrpcChannel:
         with contextlib.suppress(Exception):
             self._exporter._channel.close()
         self._exporter._initialize_channel_and_stub()
+
+
+# The SDK's processors that hand records to a thread of their own.
+_BACKGROUND_PROCESSORS = tuple(
+    cls
+    for cls in (
+        _private("opentelemetry.sdk._logs.export", "BatchLogRecordProcessor"),
+        _private("opentelemetry.sdk.trace.export", "BatchSpanProcessor"),
+    )
+    if isinstance(cls, type)
+)
+
+
+def _processors(provider: object) -> tuple[object, ...] | None:
+    """The processors behind an SDK provider; None when this release cannot tell."""
+    multi = getattr(provider, "_multi_log_record_processor", None)
+    if multi is None:
+        multi = getattr(provider, "_active_span_processor", None)
+    if multi is None:
+        return None
+    found = getattr(multi, "_log_record_processors", None)
+    if found is None:
+        found = getattr(multi, "_span_processors", None)
+    return tuple(found) if isinstance(found, tuple | list) else None
+
+
+def exports_in_background(*providers: object) -> bool:
+    """True when nothing behind these providers exports on the calling thread.
+
+    Their processors are all batch processors (the SDK's, seclog's own) or seclog's
+    in-place scrubbing; a provider with no processor, or no SDK at all, exports
+    nothing. A synchronous processor (``SimpleLogRecordProcessor``, in-memory test
+    exporters) or one this release cannot inspect means the caller expects the
+    record exported when ``emit`` returns: False.
+    """
+    for provider in providers:
+        if _unset(provider):
+            continue
+        if not type(provider).__module__.startswith("opentelemetry.sdk."):
+            return False  # an app's own provider class: no telling what it does
+        processors = _processors(provider)
+        if processors is None:
+            return False
+        for processor in processors:
+            if isinstance(processor, _BACKGROUND_PROCESSORS):
+                continue
+            if type(processor).__module__.startswith("seclog_core."):
+                continue  # seclog's durable processor (batched) and its scrubbing filter
+            return False
+    return True

@@ -19,6 +19,7 @@ __all__ = [
     "RequestContext",
     "bind_request_context",
     "current_request_context",
+    "detached",
     "request_context",
     "reset_request_context",
 ]
@@ -132,3 +133,25 @@ def request_context(
         yield bound
     finally:
         reset_request_context(token)
+
+
+def detached(ctx: RequestContext | None) -> RequestContext | None:
+    """The request's facts as values, detached from it: no ``refresh`` callback into the
+    framework, no span; for seclog's threads, which never call back into the app."""
+    if ctx is None:
+        return None
+    return RequestContext(
+        client_address=ctx.client_address,
+        peer_address=ctx.peer_address,
+        method=ctx.method,
+        path=ctx.path,
+        route=ctx.route,
+        scheme=ctx.scheme,
+        server_address=ctx.server_address,
+        user_agent=ctx.user_agent,
+        request_id=ctx.request_id,
+        user_id=ctx.user_id,
+        user_name=ctx.user_name,
+        status_code=ctx.status_code,
+        pipeline=ctx.pipeline,
+    )

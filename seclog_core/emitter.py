@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -25,11 +25,10 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind
 
 from ._internal import failure_counts
-from .context import RequestContext
 from .events import AttributeValue, SecurityEvent
 from .export import Providers
 
-__all__ = ["Emitter", "TraceTarget"]
+__all__ = ["Emitter", "RequestSpan", "TraceTarget"]
 
 _SCOPE = "seclog"
 
@@ -112,6 +111,46 @@ class TraceTarget:
         self.span_id: int = span_context.span_id
 
 
+class RequestSpan:
+    """seclog's one span for a request, as the request's context holds it.
+
+    The span itself is opened at the request's first event and ended after its last,
+    both on the thread that handles the request's events (seclog's own thread when
+    export runs in the background), in the order they were queued: so ending it from
+    the request thread never cuts off an event still on its way.
+    """
+
+    __slots__ = ("_closed", "_defer", "_end_requested", "span")
+
+    def __init__(self, defer: Callable[[Callable[[], None]], None]) -> None:
+        self.span: Any = None  # the SDK span, once the first event was handled
+        self._defer = defer  # runs a callable where the request's events are handled
+        self._end_requested = False
+        self._closed = False
+
+    def is_recording(self) -> bool:
+        """True until the request asked for the end (what ``RequestContext.end_span`` reads)."""
+        return not self._end_requested
+
+    def end(self) -> None:
+        """End the span after the events already queued for it (idempotent)."""
+        if self._end_requested:
+            return
+        self._end_requested = True
+        self._defer(self._close)
+
+    def trace_context(self) -> otel_context.Context | None:
+        """A context carrying the span (for alerts to join its trace), once it exists."""
+        span = self.span
+        return trace.set_span_in_context(span) if span is not None else None
+
+    def _close(self) -> None:
+        self._closed = True
+        span = self.span
+        if span is not None and span.is_recording():
+            span.end()
+
+
 class Emitter:
     """Sends events through one set of providers."""
 
@@ -127,36 +166,43 @@ class Emitter:
         self._span_events = span_events
         self._own_spans = own_spans
 
-    def trace_target(
+    def active_target(self, event: SecurityEvent) -> TraceTarget | None:
+        """On the emitting thread: the target when the event joins the active span (the
+        app traces, or seclog's own spans are off), its span event added now; None when
+        the event goes into a span of seclog's own (see :meth:`own_target`)."""
+        span = trace.get_current_span()
+        recording = span.is_recording()
+        if self._span_events and self._own_spans and not recording:
+            return None
+        if self._span_events and recording:
+            span.add_event(event.name, event.attributes, event.timestamp_ns)
+        # The context is taken now: the log record may be emitted on another thread.
+        return TraceTarget(otel_context.get_current(), None, span)
+
+    def own_target(
         self,
         event: SecurityEvent,
-        request: RequestContext | None,
+        request: RequestSpan | None,
         parent: otel_context.Context | None = None,
     ) -> TraceTarget:
-        """Add the span event and say which trace context the log record carries.
+        """The event in a span of seclog's own: the request's one span, else the span of
+        the event that caused it (``parent``, e.g. an alert), else a short span of its own.
 
-        ``parent`` is the trace context of the event that caused this one (an alert
-        emitted by an observer, or later by a worker): the event joins that span while it
-        records, else gets a short span of its own in the same trace.
+        Runs where the request's events are handled, in their order.
         """
-        span = trace.get_current_span()
-        if not self._span_events or span.is_recording() or not self._own_spans:
-            if self._span_events and span.is_recording():
-                span.add_event(event.name, event.attributes, event.timestamp_ns)
-            return TraceTarget(None, None, span)
         if request is not None:
-            own = request.trace_span
-            if own is None:
-                # One span per request, opened lazily here, ended by finish_request.
-                own = self._tracer.start_span(
+            own = request.span
+            if own is None and not request._closed:
+                # One span per request, opened here at its first event, ended by its end().
+                own = request.span = self._tracer.start_span(
                     "security.request", kind=SpanKind.INTERNAL, start_time=event.timestamp_ns
                 )
-                request.trace_span = own
-            if own.is_recording():
-                own.add_event(event.name, event.attributes, event.timestamp_ns)
-                return TraceTarget(trace.set_span_in_context(own), None, own)
-            # The request is over (a late alert from a worker): a short span in its trace.
-            parent = trace.set_span_in_context(own)
+            if own is not None:
+                if own.is_recording():
+                    own.add_event(event.name, event.attributes, event.timestamp_ns)
+                    return TraceTarget(trace.set_span_in_context(own), None, own)
+                # The request is over (a late alert from a worker): a short span in its trace.
+                parent = trace.set_span_in_context(own)
         if parent is not None:
             joined = trace.get_current_span(parent)
             if joined.is_recording():

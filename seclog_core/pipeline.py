@@ -30,12 +30,20 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
+from . import _otel_compat as compat
 from . import export
 from ._internal import guarded, report_failure
+from ._work_queue import WorkQueue, drain_all
 from .client_ip import TrustedProxies
 from .config import ConfigError, Settings, load_settings
-from .context import RequestContext, current_request_context
-from .emitter import Emitter
+from .context import (
+    RequestContext,
+    bind_request_context,
+    current_request_context,
+    detached,
+    reset_request_context,
+)
+from .emitter import Emitter, RequestSpan, TraceTarget
 from .events import AttributeValue, SecurityEvent
 from .integrity import Sequencer
 from .mappings import ecs_fields, ocsf_fields
@@ -74,6 +82,9 @@ _INTEGRITY_KEYS = frozenset(
 _OWN_PREFIXES = ("security.", "seclog.", "user.", "client.", "exception.", "error.")
 # Room left for the integrity attributes the sequencer adds after the limit is applied.
 _STAMP_ROOM = 6
+# Events waiting for seclog's thread; beyond this an event is handled on the emitting
+# thread (slower, never lost).
+EVENT_QUEUE_SIZE = 4096
 
 
 def _build_redactor(settings: Settings) -> Redactor:
@@ -143,6 +154,9 @@ class Pipeline:
         self._init_lock = threading.Lock()
         self._emitter: Emitter | None = None
         self.providers: export.Providers | None = None
+        # seclog's thread for the events' OpenTelemetry work, when export is in the
+        # background anyway; None: events are handled inline (a synchronous exporter).
+        self._work: WorkQueue[_Job | _Call] | None = None
         if settings.enabled:
             self.providers = export.providers_for(settings)
             self._emitter = self._make_emitter(self.providers)
@@ -159,6 +173,12 @@ class Pipeline:
                     report_failure("pipeline.component", exc)
 
     def _make_emitter(self, providers: export.Providers) -> Emitter:
+        if self._work is None and compat.exports_in_background(
+            providers.logger_provider, providers.tracer_provider
+        ):
+            self._work = WorkQueue(
+                self._work_item, maxsize=EVENT_QUEUE_SIZE, name="seclog-events", where="pipeline"
+            )
         return Emitter(
             providers, span_events=self.settings.span_events, own_spans=self.settings.own_spans
         )
@@ -238,7 +258,12 @@ class Pipeline:
         context: RequestContext | None,
         trace_context: otel_context.Context | None,
     ) -> SecurityEvent | None:
-        ctx = context if context is not None else current_request_context()
+        # On the emitting thread: the facts, scrubbed (nothing unscrubbed is kept or
+        # queued), and where the event goes in the trace. The rest (flood control, the
+        # span event of seclog's own span, the sequence number and MAC, the log record,
+        # the observers) runs in order on seclog's thread when export is in the background.
+        bound = current_request_context()
+        ctx = context if context is not None else bound
         raw: dict[str, object] = ctx.attributes() if ctx is not None else {}
         if fields:
             _merge_app_attributes(raw, fields)
@@ -262,49 +287,102 @@ class Pipeline:
         safe = self._bounded(safe, raw)
         text = self.redactor.scrub_text(body) if body else _default_body(kind.description, safe)
         event = SecurityEvent(kind, text, SecurityEvent.freeze(safe), time.time_ns())
-        _pre_policy.value = (event, raw)  # detectors count on values before field policies
-        for gate in self.gates:
-            if not gate(event, self):
-                return None
         emitter = self.emitter
+        target = emitter.active_target(event)
         # The request's one span: for the bound request (or one that already has it), not
         # for a context made up for a single event (checkpoints, background jobs).
-        request = ctx
-        if ctx is not None and ctx.trace_span is None and ctx is not current_request_context():
-            request = None
+        request: RequestSpan | None = None
         parent = trace_context
-        if parent is None and request is None:
-            parent = getattr(_observed, "context", None)
-        target = emitter.trace_target(event, request, parent)
-        severity = kind.severity
-        # Stamp and enqueue under one lock so sequence order == export order.
-        with self._emit_lock:
-            stamped = self.sequencer.stamp(
-                event.name,
-                event.timestamp_ns,
-                event.body,
-                safe,
-                severity_number=int(severity.number.value),
-                severity_text=severity.text,
-                trace_id=target.trace_id,
-                span_id=target.span_id,
-            )
-            emitter.emit_log(event, {**safe, **stamped}, target)
+        if target is None:
+            if ctx is not None and (ctx.trace_span is not None or ctx is bound):
+                span = ctx.trace_span
+                if not isinstance(span, RequestSpan):
+                    span = ctx.trace_span = RequestSpan(self._run_in_order)
+                request = span
+            if parent is None and request is None:
+                parent = getattr(_observed, "context", None)
         if ctx is not None:
             ctx.emitted.add(kind.name)
-        # Alerts an observer emits outside a request join this event's trace.
-        previous = getattr(_observed, "context", None)
-        _observed.context = (
-            target.context if target.context is not None else otel_context.get_current()
-        )
+        job = _Job(event, raw, safe, target, request, parent, ctx if ctx is bound else None)
+        work = self._work
+        if work is not None and not work.on_worker():
+            # The facts are values now: seclog's thread never calls back into the app.
+            job.context = detached(job.context)
+            if work.put(job):
+                return event
+        return self._handle(job)
+
+    def _handle(self, job: _Job) -> SecurityEvent | None:
+        """Gate, sequence and send one event, then show it to the observers."""
+        event = job.event
+        token = None
+        if job.context is not None and current_request_context() is not job.context:
+            # On seclog's thread: components read the request's facts as the event saw them.
+            token = bind_request_context(job.context)
         try:
-            for observer in (*self.observers, *_global_observers):
-                with guarded("pipeline.observer"):
-                    observer(event, self)
+            _pre_policy.value = (event, job.raw)  # detectors count values before policies
+            for gate in self.gates:
+                if not gate(event, self):
+                    return None
+            emitter = self.emitter
+            target = job.target
+            if target is None:
+                target = emitter.own_target(event, job.request, job.parent)
+            severity = event.type.severity
+            safe = job.safe
+            # Stamp and hand over under one lock so sequence order == export order.
+            with self._emit_lock:
+                stamped = self.sequencer.stamp(
+                    event.name,
+                    event.timestamp_ns,
+                    event.body,
+                    safe,
+                    severity_number=int(severity.number.value),
+                    severity_text=severity.text,
+                    trace_id=target.trace_id,
+                    span_id=target.span_id,
+                )
+                emitter.emit_log(event, {**safe, **stamped}, target)
+            # Alerts an observer emits outside a request join this event's trace.
+            previous = getattr(_observed, "context", None)
+            _observed.context = (
+                target.context if target.context is not None else otel_context.get_current()
+            )
+            try:
+                for observer in (*self.observers, *_global_observers):
+                    with guarded("pipeline.observer"):
+                        observer(event, self)
+            finally:
+                _observed.context = previous
+                emitter.finish(event, target)
+            return event
         finally:
-            _observed.context = previous
-            emitter.finish(event, target)
-        return event
+            _pre_policy.value = None
+            if token is not None:
+                reset_request_context(token)
+
+    def _run_in_order(self, call: Callable[[], None]) -> None:
+        """Run ``call`` after the events already queued (a request span's end)."""
+        work = self._work
+        if work is not None and not work.on_worker() and work.put(_Call(call)):
+            return
+        with guarded("pipeline.in_order"):
+            call()
+
+    def _work_item(self, item: _Job | _Call) -> None:
+        # On seclog's thread, one item at a time, in the order they were queued.
+        if isinstance(item, _Call):
+            with guarded("pipeline.in_order"):
+                item.call()
+            return
+        depth = getattr(_depth, "value", 0)
+        _depth.value = depth + 1
+        try:
+            self._handle(item)
+        except Exception as exc:
+            report_failure("pipeline.emit", exc)
+        finally:
+            _depth.value = depth
 
     def _bounded(
         self, safe: dict[str, AttributeValue], raw: Mapping[str, object]
@@ -323,6 +401,40 @@ class Pipeline:
             report_failure("pipeline.attribute_limit")  # seclog's own facts alone overflow
         keep = set((own + others)[:room])
         return {key: value for key, value in safe.items() if key in keep}
+
+
+class _Job:
+    """One event between the emitting thread and seclog's thread: scrubbed facts only."""
+
+    __slots__ = ("context", "event", "parent", "raw", "request", "safe", "target")
+
+    def __init__(
+        self,
+        event: SecurityEvent,
+        raw: dict[str, object],
+        safe: dict[str, AttributeValue],
+        target: TraceTarget | None,
+        request: RequestSpan | None,
+        parent: otel_context.Context | None,
+        context: RequestContext | None,
+    ) -> None:
+        self.event = event
+        # Values before field policies, for detectors (held in memory only, never written).
+        self.raw = raw
+        self.safe = safe
+        self.target = target  # decided on the emitting thread (the app's span), or None
+        self.request = request
+        self.parent = parent
+        self.context = context
+
+
+class _Call:
+    """A callable queued behind the events (the end of a request's span)."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[], None]) -> None:
+        self.call = call
 
 
 def _is_own(key: str) -> bool:
@@ -417,11 +529,36 @@ _all_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
 
 def flush_pending_events() -> None:
-    """Emit what any pipeline holds back (flood summaries) before telemetry is flushed."""
+    """Hand every queued event to OpenTelemetry and emit what any pipeline holds back
+    (flood summaries, alerts still being counted) before telemetry is flushed."""
+    settle()
     for pipeline in list(_all_pipelines):
         for flusher in list(pipeline.flushers):
             with guarded("pipeline.flush"):
                 flusher()
+    settle()
+
+
+def settle(timeout: float = 5.0) -> bool:
+    """Wait (bounded) until seclog's threads handled everything queued so far: events
+    given to OpenTelemetry, detectors' counting done and their alerts emitted.
+
+    Never waits on seclog's own thread (a callback running there). True when idle.
+    """
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        remaining = deadline - time.monotonic()
+        if not drain_all(max(0.0, remaining)) or remaining <= 0:
+            return False
+        if not pending_work():
+            return True
+
+
+def pending_work() -> int:
+    """Items queued for seclog's threads and not yet taken (approximate)."""
+    from ._work_queue import pending_total
+
+    return pending_total()
 
 
 _exit_flush_registered = False

@@ -32,11 +32,12 @@ class CapturedEvents(list["SecurityEvent"]):
             self.append(event)
 
     def _settle(self) -> None:
-        # Detectors alert from a background thread: reading waits (bounded) until the
-        # alerts of the events emitted so far are in, as a test asserting them expects.
-        from .detect.worker import drain
+        # Events are handled, and detectors alert, on seclog's threads: reading waits
+        # (bounded) until the events emitted so far and their alerts are in, as a test
+        # asserting them expects.
+        from .pipeline import settle
 
-        drain()
+        settle()
 
     def __len__(self) -> int:
         self._settle()

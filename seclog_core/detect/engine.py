@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 
 from .._internal import report_failure
-from ..context import RequestContext, current_request_context
+from ..context import RequestContext, current_request_context, detached
+from ..emitter import RequestSpan
 from ..events import AttributeValue, SecurityEvent
 from ..pipeline import observed_trace_context
 from .hooks import Alert, run_callbacks
@@ -88,36 +88,16 @@ class _Item(NamedTuple):
 _COUNTED = frozenset({"authn_login_fail", "authn_login_success", "sys_error", *_AUTHZ})
 
 
-def _snapshot(ctx: RequestContext | None) -> RequestContext | None:
-    """The request's facts as they are now, detached from it: the worker never calls back
-    into the framework (``refresh``) nor touches the request's span."""
-    if ctx is None:
-        return None
-    return RequestContext(
-        client_address=ctx.client_address,
-        peer_address=ctx.peer_address,
-        method=ctx.method,
-        path=ctx.path,
-        route=ctx.route,
-        scheme=ctx.scheme,
-        server_address=ctx.server_address,
-        user_agent=ctx.user_agent,
-        request_id=ctx.request_id,
-        user_id=ctx.user_id,
-        user_name=ctx.user_name,
-        status_code=ctx.status_code,
-        pipeline=ctx.pipeline,
-    )
-
-
 def _trace_of(ctx: RequestContext | None, observed: bool) -> otel_context.Context:
     """The trace context of the triggering event, for its alerts to join."""
     if observed:
         found = observed_trace_context()
         if found is not None:
             return found
-    if ctx is not None and ctx.trace_span is not None:
-        return trace.set_span_in_context(ctx.trace_span)
+    if ctx is not None and isinstance(ctx.trace_span, RequestSpan):
+        found = ctx.trace_span.trace_context()
+        if found is not None:
+            return found
     return otel_context.get_current()
 
 
@@ -169,7 +149,7 @@ class DetectorEngine:
                 return
             ctx = current_request_context()
             trace_ctx = _trace_of(ctx, True)
-            self.queue.put(_Item(kind.name, attrs, 0, _snapshot(ctx), trace_ctx, self.clock()))
+            self.queue.put(_Item(kind.name, attrs, 0, detached(ctx), trace_ctx, self.clock()))
         except Exception as exc:
             report_failure("detect.observe", exc)
 
@@ -179,7 +159,7 @@ class DetectorEngine:
             counted = status == 404 and self.rules["scanning"].enabled
             if counted or self._tool(ctx.user_agent):
                 trace_ctx = _trace_of(ctx, False)
-                item = _Item(None, None, status, _snapshot(ctx), trace_ctx, self.clock())
+                item = _Item(None, None, status, detached(ctx), trace_ctx, self.clock())
                 self.queue.put(item)
         except Exception as exc:
             report_failure("detect.response", exc)

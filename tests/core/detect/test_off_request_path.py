@@ -18,7 +18,8 @@ from opentelemetry import trace
 import seclog_core as seclog
 from seclog_core import Alert, failure_counts
 from seclog_core.context import request_context
-from seclog_core.detect import drain, worker
+from seclog_core import _work_queue
+from seclog_core.detect import drain
 from seclog_core.detect.worker import DetectionQueue
 from seclog_core.pipeline import new_pipeline
 from seclog_core.testing import CapturedEvents, capture_security_events
@@ -184,19 +185,23 @@ def test_no_span_is_left_open_by_an_alert_after_the_request(
 
 
 def test_a_dropped_pipeline_takes_its_worker_thread_along(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pipelines made and dropped (per test, per tenant) leave no detector thread behind."""
-    monkeypatch.setattr(worker, "_IDLE_CHECK", 0.05)
+    """Pipelines made and dropped (per test, per tenant) leave no seclog thread behind."""
+    monkeypatch.setattr(_work_queue, "_IDLE_CHECK", 0.05)
     pipe = new_pipeline(detector_state="process", local_sink="none")
     with request_context(client_address="192.0.2.12") as ctx:
         ctx.pipeline = pipe
         pipe.emit("authn_login_fail", {"user.name": "oscar"})
     assert drain()
-    thread = pipe.state["detectors"].queue._thread
-    assert thread is not None and thread.is_alive()
+    threads = [pipe.state["detectors"].queue._thread]
+    assert pipe._work is not None  # nothing exports synchronously: events use a thread too
+    threads.append(pipe._work._thread)
+    assert all(thread is not None and thread.is_alive() for thread in threads)
     del pipe, ctx
     gc.collect()
-    thread.join(5)
-    assert not thread.is_alive()
+    for thread in threads:
+        assert thread is not None
+        thread.join(5)
+        assert not thread.is_alive()
 
 
 def test_an_alert_callback_runs_in_the_triggering_events_trace(

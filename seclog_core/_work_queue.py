@@ -1,0 +1,194 @@
+"""Work off the request path: a bounded queue and one daemon thread of seclog's own.
+
+The request thread (or the event loop) only appends an item; the thread takes
+the items in order and handles them (the event pipeline's OpenTelemetry work,
+the detectors' counting). Appending never waits: ``SimpleQueue.put`` takes no
+lock a caller could wait on, and a full queue refuses the item (the caller
+decides: detection drops and counts it, the event pipeline handles it inline).
+The thread starts at the first item (in the child again after ``os.fork``).
+:meth:`WorkQueue.drain` waits, bounded, until every item queued so far is handled.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from ._internal import report_failure
+
+__all__ = ["DEFAULT_QUEUE_SIZE", "DRAIN_TIMEOUT", "WorkQueue", "drain_all"]
+
+# Items waiting for the worker; beyond this, put() refuses new ones.
+DEFAULT_QUEUE_SIZE = 4096
+# How long a flush, a shutdown or a test capture waits for pending work.
+DRAIN_TIMEOUT = 5.0
+
+# How often an idle worker checks whether its pipeline still exists.
+_IDLE_CHECK = 10.0
+
+T = TypeVar("T")
+
+
+class _Marker:
+    """Put in the queue by a drain; the worker sets it when it gets there."""
+
+    __slots__ = ("reached",)
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+
+
+class WorkQueue(Generic[T]):
+    """Items handed to ``handle`` on one daemon thread, in the order they were put."""
+
+    def __init__(
+        self,
+        handle: Callable[[T], object],
+        *,
+        maxsize: int = DEFAULT_QUEUE_SIZE,
+        name: str,
+        full_failure: str | None = None,
+        where: str = "work_queue",
+    ) -> None:
+        self._handle = handle
+        self.maxsize = max(1, maxsize)
+        self._name = name
+        self._full_failure = full_failure  # reported when put() refuses an item
+        self._where = where  # names this queue's failures
+        self._queue: queue.SimpleQueue[T | _Marker] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._worker_ident: int | None = None
+        self._starting = threading.Lock()
+        self.dropped = 0
+        _queues.add(self)
+
+    def put(self, item: T) -> bool:
+        """Queue ``item`` without ever waiting; False (counted) when the queue is full."""
+        if self._queue.qsize() >= self.maxsize:
+            self.dropped += 1
+            if self._full_failure is not None:
+                report_failure(self._full_failure)
+            return False
+        self._queue.put(item)
+        if self._thread is None:
+            self._start()
+        return True
+
+    def pending(self) -> int:
+        """Items not yet taken by the worker (approximate while others put)."""
+        return self._queue.qsize()
+
+    def on_worker(self) -> bool:
+        """True on this queue's worker thread (where waiting for it would deadlock)."""
+        return self._worker_ident == threading.get_ident()
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT) -> bool:
+        """Wait until every item queued so far is handled; False if ``timeout`` ran out."""
+        if self.on_worker():
+            return True  # an alert callback flushing: the worker cannot wait for itself
+        if self._thread is None and not self._queue.qsize():
+            return True  # nothing was ever queued in this process
+        deadline = time.monotonic() + max(0.0, timeout)
+        # The item being handled is no longer in the queue: a marker behind it says when
+        # it is done; items queued while handling (an alert's own events) are waited for too.
+        while True:
+            if self._thread is None:
+                self._start()
+            marker = _Marker()
+            self._queue.put(marker)
+            if not marker.reached.wait(max(0.0, deadline - time.monotonic())):
+                return False
+            if not self._queue.qsize():
+                return True
+
+    def _start(self) -> None:
+        # Never waits: a caller that loses the race leaves the start to the winner.
+        if not self._starting.acquire(blocking=False):
+            return
+        try:
+            if self._thread is None:
+                # The thread holds the queue weakly: a dropped pipeline takes its thread along.
+                thread = threading.Thread(
+                    target=_work,
+                    args=(weakref.ref(self), self._queue),
+                    name=self._name,
+                    daemon=True,
+                )
+                thread.start()
+                self._thread = thread
+        except Exception as exc:
+            report_failure(f"{self._where}.worker_start", exc)
+        finally:
+            self._starting.release()
+
+    def _after_fork(self) -> None:
+        # The parent's thread does not exist here and its queue's lock may be held:
+        # the child starts empty (the parent handles what it queued) and lazily.
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._worker_ident = None
+        self._starting = threading.Lock()
+
+
+_queues: weakref.WeakSet[WorkQueue[Any]] = weakref.WeakSet()
+
+
+def _work(owner_ref: weakref.ref[WorkQueue[Any]], items: queue.SimpleQueue[Any]) -> None:
+    """The worker: handle items in order until the queue's owner is gone."""
+    owner = owner_ref()
+    if owner is None:
+        return
+    owner._worker_ident = threading.get_ident()
+    del owner
+    while True:
+        try:
+            item = items.get(timeout=_IDLE_CHECK)
+        except queue.Empty:
+            if owner_ref() is None:
+                return
+            continue
+        if isinstance(item, _Marker):
+            item.reached.set()
+            continue
+        owner = owner_ref()
+        if owner is None:
+            return
+        try:
+            owner._handle(item)
+        except Exception as exc:  # the handler reports its own; this is a last guard
+            report_failure(f"{owner._where}.worker", exc)
+        # An item may reach back to its owner: an idle worker holds neither.
+        del owner, item
+
+
+def drain_all(
+    timeout: float = DRAIN_TIMEOUT, *, only: Callable[[WorkQueue[Any]], bool] | None = None
+) -> bool:
+    """Wait (at most ``timeout`` seconds in all) until every queue (or those ``only``
+    accepts) has handled what was queued so far; True when nothing is left pending."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    done = True
+    for pending in list(_queues):
+        if only is None or only(pending):
+            done = pending.drain(max(0.0, deadline - time.monotonic())) and done
+    return done
+
+
+def _reset_after_fork() -> None:
+    for pending in list(_queues):
+        pending._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def pending_total() -> int:
+    """Items queued and not yet taken (approximate while others put), in every queue but
+    the one whose worker is asking (it cannot wait for itself)."""
+    return sum(pending.pending() for pending in list(_queues) if not pending.on_worker())
