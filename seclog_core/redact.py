@@ -87,6 +87,14 @@ _SCAN_FACTOR = 2
 # When text was cut before scanning, this many trailing characters are dropped
 # too, so a secret split by the cut cannot show its first half.
 _CUT_GUARD = 256
+# A bare IP address (every request's client and peer) holds no default detector's
+# shape (at most 12 digits, hex groups of at most 4): it skips the scan. Custom
+# patterns still see it.
+_PLAIN_ADDRESS = re.compile(
+    r"\d{1,3}(?:\.\d{1,3}){3}|(?=[0-9A-Fa-f:.]*:)[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){1,7}"
+    r"(?::\d{1,3}(?:\.\d{1,3}){3})?"
+)
+_PLAIN_ADDRESS_MAX = 45
 
 
 class Redactor:
@@ -341,6 +349,12 @@ class Redactor:
         is cut first, which bounds the work on huge inputs; the cut is scanned
         before anything is dropped, and the token it ends in is dropped whole.
         """
+        if (
+            len(text) <= _PLAIN_ADDRESS_MAX
+            and not self._custom
+            and _PLAIN_ADDRESS.fullmatch(text) is not None
+        ):
+            return text, 0
         dropped = 0
         if limit == -1:
             limit = _SCAN_FACTOR * self.max_length + _CUT_GUARD

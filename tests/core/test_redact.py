@@ -414,3 +414,34 @@ def test_a_secret_pair_inside_another_pairs_value_is_still_found() -> None:
 def test_an_empty_attribute_name_keeps_its_value_under_a_name_of_ours() -> None:
     """OpenTelemetry drops empty names; seclog renames them so nothing is lost."""
     assert Redactor().redact_attributes({"": "v"}) == {"security.unnamed_attribute": "v"}
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["198.51.100.7", "10.0.0.1", "::1", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1:2:3:4"],
+)
+def test_bare_ip_addresses_pass_unchanged(address: str) -> None:
+    """Client and peer addresses (every request has them) leave as they came."""
+    assert Redactor().redact_attributes({"client.address": address}) == {"client.address": address}
+
+
+def test_custom_patterns_still_see_ip_addresses() -> None:
+    """The shortcut for bare addresses never skips a pattern the app added."""
+    redactor = Redactor(extra_patterns=[r"10\.0\.\d{1,3}\.\d{1,3}"])
+    assert redactor.redact_attributes({"network.peer.address": "10.0.3.4"}) == {
+        "network.peer.address": "[REDACTED]"
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "4111 1111 1111 1111",  # a card number, spaced like an address never is
+        "123-45-6789",
+        "10.0.0.1:password=hunter2",
+        "2001:db8::1/token=abcdef0123456789abcdef0123456789",
+    ],
+)
+def test_values_that_only_start_like_an_address_are_scanned(value: str) -> None:
+    """Only a whole bare address skips the detectors."""
+    assert Redactor().redact_attributes({"client.address": value})["client.address"] != value
