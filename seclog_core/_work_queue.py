@@ -64,6 +64,9 @@ class WorkQueue(Generic[T]):
         self._thread: threading.Thread | None = None
         self._worker_ident: int | None = None
         self._starting = threading.Lock()
+        # Held while an item is handled: a fork waits (bounded) until the worker is
+        # between items, so no lock it takes while handling is copied held.
+        self._busy = threading.Lock()
         self.dropped = 0
         _queues.add(self)
 
@@ -133,6 +136,7 @@ class WorkQueue(Generic[T]):
         self._thread = None
         self._worker_ident = None
         self._starting = threading.Lock()
+        self._busy = threading.Lock()
 
 
 _queues: weakref.WeakSet[WorkQueue[Any]] = weakref.WeakSet()
@@ -159,7 +163,8 @@ def _work(owner_ref: weakref.ref[WorkQueue[Any]], items: queue.SimpleQueue[Any])
         if owner is None:
             return
         try:
-            owner._handle(item)
+            with owner._busy:
+                owner._handle(item)
         except Exception as exc:  # the handler reports its own; this is a last guard
             report_failure(f"{owner._where}.worker", exc)
         # An item may reach back to its owner: an idle worker holds neither.
@@ -179,13 +184,38 @@ def drain_all(
     return done
 
 
+# How long a fork waits for a worker to finish the item it is handling.
+_FORK_WAIT = 1.0
+_held_for_fork: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    deadline = time.monotonic() + _FORK_WAIT
+    for pending in list(_queues):
+        if pending.on_worker():
+            continue  # forking from a handler: it cannot wait for itself
+        busy = pending._busy
+        if busy.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            _held_for_fork.append(busy)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_for_fork:
+        _held_for_fork.pop().release()
+
+
 def _reset_after_fork() -> None:
+    _held_for_fork.clear()
     for pending in list(_queues):
         pending._after_fork()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_reset_after_fork,
+    )
 
 
 def pending_total() -> int:

@@ -561,6 +561,17 @@ def pending_work() -> int:
     return pending_total()
 
 
+def _after_fork_in_child() -> None:
+    # seclog's thread may have held a pipeline's emit lock at the fork (gunicorn
+    # --preload): the child has no such thread, so the lock starts free there.
+    for pipeline in list(_all_pipelines):
+        pipeline._emit_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 _exit_flush_registered = False
 
 

@@ -316,3 +316,49 @@ def test_events_emitted_just_before_exit_are_delivered() -> None:
         assert receiver.collected.wait_for(lambda c: len(c.security_logs()) >= 200, 10)
         reasons = [log.attributes["security.reason"] for log in receiver.collected.security_logs()]
     assert sorted(reasons) == sorted(f"exit-{n}" for n in range(200))
+
+
+def test_a_child_forked_while_seclogs_thread_sends_still_emits(
+    batched: Batched, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork (gunicorn --preload) taken while seclog's thread is inside a send leaves
+    the child free to emit: nothing it inherited stays locked."""
+    import json
+    import warnings
+
+    from seclog_core.emitter import Emitter
+
+    inside = threading.Event()
+    release = threading.Event()
+    send = Emitter.emit_log
+
+    def slow_send(self: Emitter, *args: Any) -> None:
+        inside.set()
+        assert release.wait(10)
+        send(self, *args)
+
+    monkeypatch.setattr(Emitter, "emit_log", slow_send)
+    batched.pipeline.emit("authz_fail", {"security.reason": "parent"})
+    assert inside.wait(5)  # seclog's thread holds the pipeline's lock now
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: on purpose
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        result: dict[str, object] = {}
+        try:
+            release.set()  # the child's copy of slow_send must not wait either
+            got: list[str] = []
+            batched.pipeline.add_observer(lambda event, _p: got.append(event.type.name))
+            batched.pipeline.emit("authz_admin", {"security.reason": "child"})
+            result = {"settled": settle(3.0), "got": got}
+        except BaseException as exc:
+            result = {"error": repr(exc)}
+        os.write(write, json.dumps(result).encode())
+        os._exit(0)
+    release.set()
+    os.close(write)
+    with os.fdopen(read) as out:
+        result = json.loads(out.read() or "{}")
+    os.waitpid(pid, 0)
+    assert result == {"settled": True, "got": ["authz_admin"]}
