@@ -1,5 +1,10 @@
 """The event pipeline: build -> enrich -> redact -> bound -> sequence -> emit -> detect.
 
+The calling thread builds, enriches, redacts and bounds; when export runs in the
+background anyway, the rest (flood control, seclog's span, the sequence number and
+MAC, the log record, the observers) runs in order on one thread of seclog's per
+pipeline, so a security event costs the request little more than its scrubbing.
+
 Every event, from any adapter or the manual API, goes through
 :meth:`Pipeline.emit`. Nothing in it raises into the app except an unknown
 event type, which is a programming error that tests should catch; every
@@ -226,7 +231,12 @@ class Pipeline:
         context: RequestContext | None = None,
         trace_context: otel_context.Context | None = None,
     ) -> SecurityEvent | None:
-        """Emit one event; returns it as it left (scrubbed), or None if suppressed or failed.
+        """Emit one event; returns it scrubbed, or None if it failed or was suppressed.
+
+        When export runs in the background (seclog's own providers, or the app's with
+        batch processors only), the event is handed to seclog's thread after scrubbing:
+        flood control decides there, so an event it holds back is still returned here.
+        With a synchronous processor everything happens before this returns.
 
         ``trace_context`` is the trace of the event that caused this one, for a component
         emitting later or on another thread (take it with :func:`observed_trace_context`
