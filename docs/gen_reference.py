@@ -63,7 +63,7 @@ SETTING_HELP: dict[str, str] = {
     "span_events": "add each event to the active span as a span event",
     "own_spans": "start a short span for a request's events when the app has no tracing",
     "local_sink": "`auto` (stderr JSON lines when no collector is configured), `stderr`, `none`",
-    "integrity_key": "secret for the HMAC chain over every record (16 characters or more)",
+    "integrity_key": "secret for the HMAC signing every record (16 characters or more)",
     "integrity_key_id": "the key's id, written on every record (for rotation)",
     "spool_dir": "directory of the on-disk spool for a collector outage; `off` disables it",
     "spool_max_bytes": "size bound of the whole spool directory",

@@ -19,7 +19,7 @@ _SUBCOMMANDS: dict[str, str] = {
     "demo": "Play a scripted attack against a demo app and show the security events.",
     "lint": "Find secrets and request data in logging calls (static analysis).",
     "check": "Inspect a configured Django, Flask or ASGI app's seclog setup.",
-    "verify": "Check the sequence and HMAC chain of an exported event stream.",
+    "verify": "Check the sequence numbers and HMACs of an exported event stream.",
 }
 
 

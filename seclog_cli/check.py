@@ -125,7 +125,7 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
         )
     if settings.integrity_key:
         report.add(
-            "ok", "integrity", f"HMAC chain on every event (key id {settings.integrity_key_id})"
+            "ok", "integrity", f"HMAC on every record (key id {settings.integrity_key_id})"
         )
     else:
         report.add(

@@ -151,7 +151,7 @@ def build_inventory(report: CheckReport) -> dict[str, Any]:
             "redaction": "secrets scrubbed by key name and value pattern before export",
             "extra_redaction": list(settings.redact_keys) if settings is not None else [],
             "integrity": (
-                "HMAC chain" if settings is not None and settings.integrity_key else "sequence"
+                "HMAC per record" if settings is not None and settings.integrity_key else "sequence"
             ),
         },
         "events": events,

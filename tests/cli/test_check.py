@@ -23,7 +23,7 @@ def test_django_well_configured_site_passes() -> None:
     assert "signals connected: user_logged_in, user_logged_out, user_login_failed" in out
     assert "integrations found: csrf" in out
     assert "trusted proxies: 10.0.0.0/8" in out
-    assert "HMAC chain on every event (key id k1)" in out
+    assert "HMAC on every record (key id k1)" in out
     assert "redaction extras: mothers_maiden_name" in out
     assert "WARNING  export     no collector configured" in out
     assert out.endswith("0 errors, 1 warning\n")
