@@ -71,6 +71,11 @@ def _canonical_value(value: object) -> object:
     # doubles as numbers (or "NaN"), and the JSON-lines sink keeps Python types,
     # so text plus the AnyValue type is what survives every exporter unchanged
     # (and a value cannot change type, e.g. int 5 -> string "5", unnoticed).
+    kind = type(value)
+    if kind is str:  # nearly every attribute: answered before the slower checks
+        return ["s", value]
+    if kind is int:
+        return ["i", str(value)]
     if value is None:
         return ["n"]
     if isinstance(value, bool):
@@ -110,6 +115,10 @@ class Signed:
     span_id: str = ""
 
 
+# One encoder for every record (json.dumps with options builds a new one per call).
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
 def canonical_bytes(fields: Signed, version: int = MAC_VERSION) -> bytes:
     """The bytes the MAC covers, in the given canonical form (1 or 2)."""
     if version == 1:
@@ -139,7 +148,7 @@ def canonical_bytes(fields: Signed, version: int = MAC_VERSION) -> bytes:
         ]
     else:
         raise ValueError(f"unknown MAC version {version}")
-    return json.dumps(document, ensure_ascii=True, separators=(",", ":")).encode()
+    return _CANONICAL_JSON.encode(document).encode()
 
 
 def compute_mac(key: bytes, previous_mac: bytes, payload: bytes) -> bytes:
