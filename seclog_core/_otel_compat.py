@@ -30,12 +30,15 @@ __all__ = [
     "app_tracer_provider",
     "attribute_items",
     "can_encode_logs",
+    "can_encode_spans",
     "encode_resource_and_scope",
     "exporter_endpoint",
     "exports_in_background",
     "http_poster",
     "is_retryable_status",
     "sdk_encode_logs",
+    "sdk_encode_spans",
+    "span_attribute_items",
     "suppress_instrumentation",
 ]
 
@@ -154,6 +157,31 @@ def sdk_encode_logs(batch: Any) -> bytes:
     if _encode_logs is None:
         raise RuntimeError("this OTLP common package has no log encoder; seclog cannot encode")
     return bytes(_encode_logs(batch).SerializeToString())
+
+
+_encode_spans: Any = _private(
+    "opentelemetry.exporter.otlp.proto.common._internal.trace_encoder", "encode_spans"
+)
+
+
+def can_encode_spans() -> bool:
+    """Whether this release lets seclog encode span batches itself (its span processor)."""
+    return _encode_spans is not None and _encode_resource is not None
+
+
+def sdk_encode_spans(batch: Any) -> bytes:
+    """The SDK's own encoding of a span batch (the reference the fast encoder matches)."""
+    if _encode_spans is None:
+        raise RuntimeError("this OTLP common package has no span encoder; seclog cannot encode")
+    return bytes(_encode_spans(batch).SerializeToString())
+
+
+def span_attribute_items(span: Any) -> Any:
+    """A finished span's attribute items, without the read-only proxy the SDK wraps them in."""
+    attributes = getattr(span, "_attributes", None)
+    if attributes is None or not isinstance(attributes, Mapping):
+        attributes = span.attributes or {}
+    return attribute_items(attributes)
 
 
 # --- one-attempt senders ---------------------------------------------------------------

@@ -277,7 +277,7 @@ def _private_provider(signal: str, settings: Settings) -> object:
     elif signal == "traces":
         traces = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
         if collector:
-            traces.add_span_processor(BatchSpanProcessor(_span_exporter()))
+            traces.add_span_processor(_span_processor(_span_exporter()))
         provider = traces
     else:
         readers: list[MetricReader] = []
@@ -347,6 +347,18 @@ def _span_exporter() -> Any:
     )
 
     return HttpSpanExporter()
+
+
+def _span_processor(exporter: Any) -> Any:
+    """seclog's own span processor (direct OTLP encoding, one short send per batch) when it
+    can drive ``exporter``; else the SDK's batch span processor, as an app would have."""
+    from .senders import span_sender_for
+    from .span_delivery import SpanDelivery
+
+    sender = span_sender_for(exporter)
+    if sender is None:
+        return BatchSpanProcessor(exporter)
+    return SpanDelivery(exporter, sender)
 
 
 def _metric_exporter() -> Any:

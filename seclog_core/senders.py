@@ -1,4 +1,4 @@
-"""One-attempt byte senders for the SDK's OTLP log exporters.
+"""One-attempt byte senders for the SDK's OTLP log and span exporters.
 
 The durable processor encodes a batch once and sends the bytes with one short
 attempt; the outcome tells it whether to go on, spool the batch, or count it as
@@ -15,11 +15,12 @@ from enum import Enum
 from typing import Any
 
 from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import _otel_compat as compat
 from ._internal import logger
 
-__all__ = ["Outcome", "Sender", "sender_for"]
+__all__ = ["Outcome", "Sender", "sender_for", "span_sender_for"]
 
 
 class Outcome(Enum):
@@ -45,12 +46,28 @@ def _http_sender(exporter: Any) -> Sender:
     return send
 
 
-def _grpc_sender(exporter: Any) -> Sender:
-    import grpc  # type: ignore[import-untyped]
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-        ExportLogsServiceResponse,
-    )
+# The OTLP/gRPC Export method of each signal and the message it answers with.
+_GRPC_METHODS = {
+    "logs": (
+        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        "ExportLogsServiceResponse",
+    ),
+    "traces": (
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
+        "ExportTraceServiceResponse",
+    ),
+}
 
+
+def _grpc_sender(exporter: Any, signal: str) -> Sender:
+    import importlib
+
+    import grpc  # type: ignore[import-untyped]
+
+    method, module, response_name = _GRPC_METHODS[signal]
+    response = getattr(importlib.import_module(module), response_name)
     access = compat.GrpcChannel(exporter)
     retryable = set(access.retryable_codes) | {
         grpc.StatusCode.UNAVAILABLE,
@@ -58,7 +75,7 @@ def _grpc_sender(exporter: Any) -> Sender:
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     }
     last_reset = [0.0]
-    # The payload is already a serialized ExportLogsServiceRequest: send the bytes as
+    # The payload is already a serialized Export*ServiceRequest: send the bytes as
     # they are (no serializer) instead of parsing them into a message to encode again.
     export: list[Any] = [None, None]  # [channel, its raw Export call]
 
@@ -67,9 +84,7 @@ def _grpc_sender(exporter: Any) -> Sender:
         if export[0] is not channel:
             export[0] = channel
             export[1] = channel.unary_unary(
-                "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-                request_serializer=None,
-                response_deserializer=ExportLogsServiceResponse.FromString,
+                method, request_serializer=None, response_deserializer=response.FromString
             )
         return export[1]
 
@@ -90,7 +105,6 @@ def _grpc_sender(exporter: Any) -> Sender:
 
 def sender_for(exporter: LogRecordExporter) -> Sender | None:
     """A one-attempt byte sender for the SDK's OTLP log exporters; None for anything else."""
-    module = type(exporter).__module__
     if not compat.can_encode_logs():
         logger.warning(
             "seclog: this OpenTelemetry release has no OTLP log encoder seclog can use; "
@@ -98,14 +112,31 @@ def sender_for(exporter: LogRecordExporter) -> Sender | None:
         )
         return None
     try:
-        if module.startswith("opentelemetry.exporter.otlp.proto.http"):
-            return _http_sender(exporter)
-        if module.startswith("opentelemetry.exporter.otlp.proto.grpc"):
-            return _grpc_sender(exporter)
+        return _sender(exporter, "logs")
     except compat.IncompatibleExporterError as exc:
         logger.warning(
             "seclog: this OpenTelemetry exporter release is not one seclog can drive (%s); "
             "security events go through the SDK's batch processor, without the on-disk spool",
             exc,
         )
+    return None
+
+
+def span_sender_for(exporter: SpanExporter) -> Sender | None:
+    """A one-attempt byte sender for the SDK's OTLP span exporters; None for anything else
+    (seclog's spans then go through the SDK's batch span processor, as before)."""
+    if not compat.can_encode_spans():
+        return None
+    try:
+        return _sender(exporter, "traces")
+    except compat.IncompatibleExporterError:
+        return None
+
+
+def _sender(exporter: object, signal: str) -> Sender | None:
+    module = type(exporter).__module__
+    if module.startswith("opentelemetry.exporter.otlp.proto.http"):
+        return _http_sender(exporter)
+    if module.startswith("opentelemetry.exporter.otlp.proto.grpc"):
+        return _grpc_sender(exporter, signal)
     return None

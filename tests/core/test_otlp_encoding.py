@@ -59,8 +59,10 @@ def _records() -> list[ReadableLogRecord]:
 def test_fast_encoding_parses_to_the_sdk_encoding() -> None:
     """Every record, resource, scope and value type comes out as the SDK would send it."""
     batch = _records()
-    ours = ExportLogsServiceRequest.FromString(encode_log_batch(batch))
+    encoded = encode_log_batch(batch)
+    ours = ExportLogsServiceRequest.FromString(encoded)
     assert ours == encode_logs(batch)
+    assert encoded == encode_logs(batch).SerializeToString()  # byte for byte, field order too
     assert len(ours.resource_logs) == 2
 
 
