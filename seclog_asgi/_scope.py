@@ -9,8 +9,6 @@ is emitted and when the response is finished.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache, partial
 from typing import Any
 
 from seclog_core import RequestContext
@@ -18,57 +16,23 @@ from seclog_core.adapters import Pipeline, start_request
 
 from ._types import Scope
 
-__all__ = ["auth_middleware_rejected", "context_from_scope", "refresh_from_scope"]
+__all__ = [
+    "ScopeFacts",
+    "auth_middleware_rejected",
+    "context_from_scope",
+    "refresh_from_scope",
+    "release_scope",
+    "wanted_headers",
+]
 
 _WANTED = frozenset((b"forwarded", b"x-forwarded-for", b"user-agent", b"x-request-id", b"host"))
 
 
-@dataclass(slots=True)
-class _Headers:
-    forwarded: str | None = None
-    x_forwarded_for: str | None = None
-    user_agent: str | None = None
-    request_id: str | None = None
-    host: str | None = None
-
-
-def _read_headers(raw: Any) -> _Headers:
-    """One pass over the raw header list; latin-1 never fails to decode."""
-    found = _Headers()
-    if not raw:
-        return found
-    # Repeated forwarding headers are collected and joined once: linear in their count.
-    xff: list[str] = []
-    fwd: list[str] = []
-    for item in raw:
-        name = item[0]
-        if type(name) is not bytes:  # bytearray or memoryview from an unusual server
-            name = bytes(name)
-        if name not in _WANTED:
-            # Servers lower-case names already (ASGI asks them to): lower only the rest.
-            if name.islower() or not name.isascii():
-                continue
-            name = name.lower()
-            if name not in _WANTED:
-                continue
-        raw_value = item[1]
-        value = (raw_value if type(raw_value) is bytes else bytes(raw_value)).decode("latin-1")
-        if name == b"x-forwarded-for":
-            # Several headers form one list, in order (RFC 9110 field combination).
-            xff.append(value)
-        elif name == b"forwarded":
-            fwd.append(value)
-        elif name == b"user-agent":
-            found.user_agent = value
-        elif name == b"x-request-id":
-            found.request_id = value
-        else:
-            found.host = value
-    if xff:
-        found.x_forwarded_for = ", ".join(xff)
-    if fwd:
-        found.forwarded = ", ".join(fwd)
-    return found
+# Host header -> server.address: a handful of values per deployment, so remembered
+# (bounded: a client choosing hosts fills it once, then they are computed each time).
+_HOSTS: dict[str, str | None] = {}
+_HOSTS_MAX = 64
+_MISSING: Any = object()
 
 
 def _host_without_port(host: str | None) -> str | None:
@@ -81,55 +45,167 @@ def _host_without_port(host: str | None) -> str | None:
     return name if name and port.isdigit() else host
 
 
-@lru_cache(maxsize=16)
-def _extra_header(setting: str) -> bytes | None:
-    """The forwarding header's raw name when _read_headers does not read it already."""
-    name = setting.strip().lower().encode("latin-1")
-    return None if name in _WANTED else name
+def _remember_host(host: str) -> str | None:
+    address = _host_without_port(host)
+    if len(_HOSTS) < _HOSTS_MAX and len(host) <= 256:
+        _HOSTS[host] = address
+    return address
 
 
-def _forwarding(scope: Scope, pipeline: Pipeline) -> str | None:
-    """The operator's forwarding header when it is not one _read_headers reads (X-Real-IP)."""
-    name = _extra_header(pipeline.settings.forwarded_header)  # once per setting, not request
-    if name is None:
-        return None
-    for item in scope.get("headers") or ():
-        if bytes(item[0]).lower() == name:
-            return bytes(item[1]).decode("latin-1")
-    return None
+def wanted_headers(forwarded_header: str) -> frozenset[bytes]:
+    """The raw header names a request context is built from, with the operator's own one.
+
+    ``forwarded_header`` is the pipeline's setting (``X-Real-IP``...); when it is not one
+    of the always-read headers its value is passed to the core as ``forwarding``.
+    """
+    return _WANTED | {forwarded_header.strip().lower().encode("latin-1")}
 
 
-def _peer(scope: Scope) -> str | None:
-    client = scope.get("client")
-    if client:
-        host = client[0]
-        if isinstance(host, str) and host:
-            return host
-    return None
+def context_from_scope(
+    scope: Scope, pipeline: Pipeline, wanted: frozenset[bytes]
+) -> RequestContext:
+    """A request context for an http or websocket scope (never raises).
 
-
-def context_from_scope(scope: Scope, pipeline: Pipeline) -> RequestContext:
-    """A request context for an http or websocket scope (never raises)."""
+    ``wanted`` is :func:`wanted_headers` of the pipeline's ``forwarded_header`` setting,
+    worked out once by the middleware. This runs on every request: one inline pass over
+    the headers, no helper calls in the common case.
+    """
     try:
-        headers = _read_headers(scope.get("headers"))
+        forwarded = x_forwarded_for = user_agent = request_id = host = forwarding = None
+        xff: list[str] | None = None
+        fwd: list[str] | None = None
+        for item in scope.get("headers") or ():
+            name = item[0]
+            if type(name) is not bytes:  # bytearray or memoryview from an unusual server
+                name = bytes(name)
+            if name not in wanted:
+                # Servers lower-case names already (ASGI asks them to): lower only the rest.
+                if name.islower() or not name.isascii():
+                    continue
+                name = name.lower()
+                if name not in wanted:
+                    continue
+            value = item[1]
+            # latin-1 never fails to decode.
+            value = (value if type(value) is bytes else bytes(value)).decode("latin-1")
+            if name == b"user-agent":
+                user_agent = value
+            elif name == b"host":
+                host = value
+            elif name == b"x-forwarded-for":
+                # Several headers form one list, in order (RFC 9110 field combination),
+                # joined once: linear in their count.
+                if x_forwarded_for is None:
+                    x_forwarded_for = value
+                elif xff is None:
+                    xff = [x_forwarded_for, value]
+                else:
+                    xff.append(value)
+            elif name == b"forwarded":
+                if forwarded is None:
+                    forwarded = value
+                elif fwd is None:
+                    fwd = [forwarded, value]
+                else:
+                    fwd.append(value)
+            elif name == b"x-request-id":
+                request_id = value
+            elif forwarding is None:  # the operator's other header: its first value
+                forwarding = value
+        if xff is not None:
+            x_forwarded_for = ", ".join(xff)
+        if fwd is not None:
+            forwarded = ", ".join(fwd)
+        if host is not None:
+            server_address = _HOSTS.get(host, _MISSING)
+            if server_address is _MISSING:
+                server_address = _remember_host(host)
+        else:
+            server_address = None
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if not peer or not isinstance(peer, str):
+            peer = None
         is_websocket = scope["type"] == "websocket"
         ctx = start_request(
             method="GET" if is_websocket else scope.get("method"),
             path=scope.get("path"),
-            peer=_peer(scope),
-            forwarded=headers.forwarded,
-            x_forwarded_for=headers.x_forwarded_for,
-            forwarding=_forwarding(scope, pipeline),
-            user_agent=headers.user_agent,
-            request_id=headers.request_id,
+            peer=peer,
+            forwarded=forwarded,
+            x_forwarded_for=x_forwarded_for,
+            forwarding=forwarding,
+            user_agent=user_agent,
+            request_id=request_id,
             scheme=scope.get("scheme") or ("ws" if is_websocket else "http"),
-            server_address=_host_without_port(headers.host),
+            server_address=server_address,
             pipeline=pipeline,
         )
     except Exception:
         ctx = RequestContext(pipeline=pipeline)
-    ctx.refresh = partial(refresh_from_scope, scope)
+    facts = ScopeFacts()  # no __init__: cheaper, and this runs on every request
+    facts.scope = scope
+    ctx.refresh = facts
     return ctx
+
+
+# What refresh_from_scope reads: kept past the request instead of the whole scope.
+_LATE_KEYS = ("route", "endpoint", "router", "user", "root_path", "app_root_path")
+_ABSENT: Any = object()
+
+
+class ScopeFacts:
+    """``ctx.refresh`` of an ASGI request: the framework's late facts, read from the scope.
+
+    Every asyncio handle or task created during a request copies the context, ctx with
+    it (uvicorn's keep-alive timer holds it for seconds after the response). Held
+    through here, the whole scope (headers, state, the framework's per-request objects)
+    would live as long, and the garbage collector of a busy server would run all the
+    time. So :meth:`release` swaps the scope for a tuple of the few values refreshing
+    reads: a late event (from a task the request started) still gets the route and the
+    user the request ended with, read as lazily as before.
+    """
+
+    __slots__ = ("late", "scope")
+    scope: Scope | None
+    late: tuple[Any, ...]
+
+    def __call__(self, ctx: RequestContext) -> None:
+        scope = self.scope
+        if scope is None:
+            scope = {
+                key: value
+                for key, value in zip(_LATE_KEYS, self.late, strict=True)
+                if value is not _ABSENT
+            }
+        refresh_from_scope(scope, ctx)
+
+    def release(self) -> None:
+        """The request is over: keep the values refreshing reads, drop the scope."""
+        scope = self.scope
+        if scope is None:
+            return
+        get = scope.get
+        # A tuple, not a dict: thousands of retained dicts defeat CPython's dict free
+        # list and trigger a young-generation collection every hundred requests.
+        self.late = (
+            get("route", _ABSENT),
+            get("endpoint", _ABSENT),
+            get("router", _ABSENT),
+            get("user", _ABSENT),
+            get("root_path", _ABSENT),
+            get("app_root_path", _ABSENT),
+        )
+        self.scope = None
+
+
+def release_scope(ctx: RequestContext) -> None:
+    """At the end of a request: ``ctx`` stops holding the scope (see ScopeFacts). Never raises."""
+    facts = ctx.refresh
+    if type(facts) is ScopeFacts:
+        try:
+            facts.release()
+        except Exception:
+            ctx.refresh = None
 
 
 def _route_template(scope: Scope) -> str | None:

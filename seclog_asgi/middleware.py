@@ -26,7 +26,13 @@ from ._broken import Refusal, built_lazily
 from ._lifespan import flush_at_exit, run_lifespan, warm_up
 from ._login import LoginRoutes, LoginWatch, find_login_routes
 from ._outcome import classify
-from ._scope import auth_middleware_rejected, context_from_scope, refresh_from_scope
+from ._scope import (
+    auth_middleware_rejected,
+    context_from_scope,
+    refresh_from_scope,
+    release_scope,
+    wanted_headers,
+)
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._websocket import WebSocketWatch
 
@@ -49,6 +55,7 @@ class SecurityLoggingMiddleware:
         self.app = app
         self._refusal: Refusal | None = None
         self._logins: LoginRoutes | None = None
+        self._wanted: frozenset[bytes] = frozenset()
         try:
             self.pipeline = build_pipeline(**options)
         except ConfigError as exc:
@@ -56,6 +63,8 @@ class SecurityLoggingMiddleware:
                 raise
             self._refusal = Refusal(exc)
             return
+        # The headers a request context reads, the operator's forwarding one among them.
+        self._wanted = wanted_headers(self.pipeline.settings.forwarded_header)
         lazily = built_lazily()
         if not lazily:  # at import, off any request: build the providers now
             warm_up(self.pipeline)
@@ -77,7 +86,7 @@ class SecurityLoggingMiddleware:
                 await self.app(scope, receive, send)
             return
         # HTTP, inline: this runs on every request, so it costs one frame, not two.
-        ctx = context_from_scope(scope, self.pipeline)
+        ctx = context_from_scope(scope, self.pipeline, self._wanted)
         status: int | None = None
         login: LoginWatch | None = None
         if scope.get("method") == "POST":
@@ -108,6 +117,7 @@ class SecurityLoggingMiddleware:
                 self._finish(scope, ctx, status, None)
         finally:
             reset_request_context(token)
+            release_scope(ctx)
 
     def _login_watch(self, scope: Scope, receive: Receive) -> LoginWatch | None:
         """A watch over this request's body when it goes to a login route; never raises."""
@@ -129,7 +139,7 @@ class SecurityLoggingMiddleware:
             return None
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctx = context_from_scope(scope, self.pipeline)
+        ctx = context_from_scope(scope, self.pipeline, self._wanted)
         watch = WebSocketWatch(scope, ctx, self.pipeline)
 
         async def send_watching_handshake(message: Message) -> None:
@@ -148,6 +158,7 @@ class SecurityLoggingMiddleware:
             self._finish(scope, ctx, watch.status, None)
         finally:
             reset_request_context(token)
+            release_scope(ctx)
 
     def _finish(
         self, scope: Scope, ctx: RequestContext, status: int | None, exception: Exception | None
