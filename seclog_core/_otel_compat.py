@@ -39,7 +39,11 @@ __all__ = [
     "sdk_encode_logs",
     "sdk_encode_spans",
     "span_attribute_items",
+    "span_processors",
     "suppress_instrumentation",
+    "tracer_enabled",
+    "tracer_scope",
+    "tracer_span_limits",
 ]
 
 logger = logging.getLogger("seclog")
@@ -184,6 +188,22 @@ def span_attribute_items(span: Any) -> Any:
     return attribute_items(attributes)
 
 
+def tracer_scope(tracer: object) -> Any:
+    """The instrumentation scope an SDK tracer stamps on its spans (None when unknown)."""
+    return getattr(tracer, "_instrumentation_scope", None)
+
+
+def tracer_span_limits(tracer: object) -> Any:
+    """The span limits an SDK tracer applies (None when unknown)."""
+    return getattr(tracer, "_span_limits", None)
+
+
+def tracer_enabled(tracer: object) -> bool:
+    """Whether an SDK tracer records spans (its tracer configuration may switch it off)."""
+    enabled = getattr(tracer, "_is_enabled", None)
+    return bool(enabled()) if callable(enabled) else True
+
+
 # --- one-attempt senders ---------------------------------------------------------------
 
 _RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
@@ -269,6 +289,11 @@ def _processors(provider: object) -> tuple[object, ...] | None:
     return tuple(found) if isinstance(found, tuple | list) else None
 
 
+def span_processors(provider: object) -> tuple[object, ...] | None:
+    """The span processors of an SDK tracer provider; None when this release cannot tell."""
+    return _processors(provider)
+
+
 def exports_in_background(*providers: object) -> bool:
     """True when nothing behind these providers exports on the calling thread.
 
@@ -281,7 +306,7 @@ def exports_in_background(*providers: object) -> bool:
     for provider in providers:
         if _unset(provider):
             continue
-        if not type(provider).__module__.startswith("opentelemetry.sdk."):
+        if not type(provider).__module__.startswith(("opentelemetry.sdk.", "seclog_core.")):
             return False  # an app's own provider class: no telling what it does
         processors = _processors(provider)
         if processors is None:

@@ -275,7 +275,7 @@ def _private_provider(signal: str, settings: Settings) -> object:
             logs.add_log_record_processor(processor)
         provider = logs
     elif signal == "traces":
-        traces = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
+        traces = _OwnTracerProvider(resource=resource, shutdown_on_exit=False)
         if collector:
             traces.add_span_processor(_span_processor(_span_exporter()))
         provider = traces
@@ -347,6 +347,17 @@ def _span_exporter() -> Any:
     )
 
     return HttpSpanExporter()
+
+
+class _OwnTracerProvider(SdkTracerProvider):
+    """seclog's private tracer provider: its tracers hand out light root spans when the
+    only processor is seclog's own (see :mod:`seclog_core._own_spans`)."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        from ._own_spans import light_tracer
+
+        tracer = super().get_tracer(*args, **kwargs)
+        return light_tracer(tracer, compat.span_processors(self) or ())
 
 
 def _span_processor(exporter: Any) -> Any:
