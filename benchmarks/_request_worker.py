@@ -5,6 +5,11 @@
 each variant lives alone), then answers each line "N" on stdin with the
 nanoseconds N requests took, calling the app directly (WSGI callable or raw
 ASGI call), so no HTTP client dominates the timing.
+
+``... FRAMEWORK VARIANT PATH --profile N`` instead profiles N requests with
+cProfile and prints the functions by cumulative time, then the time the
+request thread and seclog's own threads spent on the CPU per request (a
+thread that runs per event competes with the request for the GIL).
 """
 
 from __future__ import annotations
@@ -269,7 +274,31 @@ def _asgi(framework: str, variant: str, path: str) -> Callable[[int], int]:
     return lambda count: loop.run_until_complete(batch(count))
 
 
+def _profile(timed: Callable[[int], int], count: int) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(timed, count)
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(60)
+    thread_start, all_start = time.thread_time_ns(), time.process_time_ns()
+    elapsed = timed(count)
+    on_thread = time.thread_time_ns() - thread_start
+    others = time.process_time_ns() - all_start - on_thread
+    print(
+        f"per request, unprofiled: {elapsed / count / 1000:.1f} µs wall, "
+        f"{on_thread / count / 1000:.1f} µs CPU on the request thread, "
+        f"{others / count / 1000:.1f} µs CPU on other threads"
+    )
+
+
 def main(argv: list[str]) -> int:
+    profile = 0
+    if "--profile" in argv:
+        at = argv.index("--profile")
+        profile = int(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     framework, variant, path = argv
     if variant in ("seclog", "otel"):
         _providers(variant)
@@ -288,6 +317,10 @@ def main(argv: list[str]) -> int:
     else:
         timed = _asgi(framework, variant, path)
     timed(20)  # warm up: first-request imports and caches
+    if profile:
+        timed(profile)
+        _profile(timed, profile)
+        return 0
     print("ready", flush=True)
     for line in sys.stdin:
         command = line.strip()

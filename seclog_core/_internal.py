@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 __all__ = ["failure_counts", "guarded", "report_failure"]
 
@@ -38,15 +37,32 @@ def failure_counts() -> dict[str, int]:
         return dict(_counts)
 
 
-@contextmanager
-def guarded(where: str) -> Iterator[None]:
+class _Guard:
+    """``guarded``'s context manager: a plain class, as it runs on every request and event
+    (a generator-based one costs a generator and two resumptions per use)."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        if kind is None or not issubclass(kind, Exception):
+            return False  # BaseException (KeyboardInterrupt, SystemExit) goes on
+        report_failure(self.where, exc)
+        return True
+
+
+def guarded(where: str) -> _Guard:
     """Run a block of seclog's own code; an exception in it is counted, never raised.
 
     ``with guarded("django.receiver.login"): ...`` is the one construct for "never
     raise into the app": the failure is reported under ``where`` and the host's code
     goes on as if seclog were not there.
     """
-    try:
-        yield
-    except Exception as exc:
-        report_failure(where, exc)
+    return _Guard(where)

@@ -10,7 +10,13 @@ Sanic, Pyramid or aiohttp) imports its framework, this module and the public API
 2. At request start, call :func:`start_request` with the socket peer, the headers the
    core asks for and the method/path; it returns a :class:`RequestContext`. Bind it with
    :func:`bind_request_context` (and keep the token) so that events emitted anywhere in
-   the request are enriched with it.
+   the request are enriched with it. A request with no event needs none of those facts
+   but the user agent (the detectors read it at the end): an adapter may bind a context
+   holding only that, the pipeline and a ``refresh`` that calls :func:`describe_request`
+   on first read, as long as a request carrying a forwarding header is described at its
+   start (an untrusted header is reported even when nothing else happens). A framework
+   that tracks the running request itself (Flask) can spare the bind: keep the context
+   where the framework's request holds it and :func:`add_context_finder` once.
 3. When the framework knows the route template or the user, set ``ctx.route`` /
    ``ctx.user_id`` / ``ctx.user_name`` (or a loader the context calls lazily).
 4. On an unhandled exception call :func:`report_exception`; when the response status is
@@ -31,11 +37,18 @@ from . import export
 from ._internal import guarded, logger, report_failure
 from .context import (
     RequestContext,
+    add_context_finder,
     bind_request_context,
     current_request_context,
     reset_request_context,
 )
-from .http import STATUS_EVENTS, finish_request, report_exception, start_request
+from .http import (
+    STATUS_EVENTS,
+    describe_request,
+    finish_request,
+    report_exception,
+    start_request,
+)
 from .log_scrubbing import attach_server_log_scrubbing
 from .pipeline import Pipeline, get_pipeline, new_pipeline
 
@@ -43,11 +56,13 @@ __all__ = [
     "STATUS_EVENTS",
     "Pipeline",
     "RequestContext",
+    "add_context_finder",
     "attach_server_log_scrubbing",
     "bind_request_context",
     "build_pipeline",
     "current_request_context",
     "default_pipeline",
+    "describe_request",
     "finish_request",
     "flush",
     "guarded",

@@ -19,6 +19,7 @@ from .pipeline import Pipeline, get_pipeline
 
 __all__ = [
     "STATUS_EVENTS",
+    "describe_request",
     "finish_request",
     "report_exception",
     "start_request",
@@ -95,16 +96,58 @@ def start_request(
         set(),
         pipeline,
     )
+    _settle(ctx, forwarded, x_forwarded_for, forwarding)
+    return ctx
+
+
+def describe_request(
+    ctx: RequestContext,
+    *,
+    method: str | None,
+    path: str | None,
+    peer: str | None,
+    forwarded: str | None = None,
+    x_forwarded_for: str | None = None,
+    forwarding: str | None = None,
+    user_agent: str | None = None,
+    request_id: str | None = None,
+    scheme: str | None = None,
+    server_address: str | None = None,
+    route: str | None = None,
+) -> None:
+    """Fill an existing context with the request's facts, as :func:`start_request` would.
+
+    For an adapter that reads the facts lazily (from its context's ``refresh``, when an
+    event first needs them): a request with a forwarding header must still be described
+    at its start, so an untrusted header is reported even if nothing else happens.
+    Never raises.
+    """
+    ctx.client_address = ctx.peer_address = peer
+    ctx.method = method
+    ctx.path = path
+    ctx.route = route
+    ctx.scheme = scheme
+    ctx.server_address = server_address
+    ctx.user_agent = user_agent
+    ctx.request_id = request_id
+    _settle(ctx, forwarded, x_forwarded_for, forwarding)
+
+
+def _settle(
+    ctx: RequestContext, forwarded: str | None, x_forwarded_for: str | None, forwarding: str | None
+) -> None:
+    """Bound the client's text, resolve the client address, report an untrusted header."""
     if (
-        (path is not None and len(path) > 2048)
-        or (user_agent is not None and len(user_agent) > 512)
-        or (method is not None and len(method) > 32)
-        or (request_id is not None and len(request_id) > 128)
-        or (server_address is not None and len(server_address) > 256)
-        or (route is not None and len(route) > 512)
-        or (scheme is not None and len(scheme) > 16)
+        (ctx.path is not None and len(ctx.path) > 2048)
+        or (ctx.user_agent is not None and len(ctx.user_agent) > 512)
+        or (ctx.method is not None and len(ctx.method) > 32)
+        or (ctx.request_id is not None and len(ctx.request_id) > 128)
+        or (ctx.server_address is not None and len(ctx.server_address) > 256)
+        or (ctx.route is not None and len(ctx.route) > 512)
+        or (ctx.scheme is not None and len(ctx.scheme) > 16)
     ):
         _clip(ctx)
+    peer = ctx.peer_address
     try:
         if (
             not forwarded
@@ -113,8 +156,8 @@ def start_request(
             and peer
             and _is_canonical(peer) is not None
         ):
-            return ctx  # the common case: nothing to resolve, nothing to report
-        pipe = pipeline if pipeline is not None else get_pipeline()
+            return  # the common case: nothing to resolve, nothing to report
+        pipe = ctx.pipeline if isinstance(ctx.pipeline, Pipeline) else get_pipeline()
         proxies = pipe.trusted_proxies  # parsed once, when the pipeline was built
         headers: dict[str, str] = {}
         if forwarded:
@@ -130,7 +173,6 @@ def start_request(
             _report_untrusted_forwarding(pipe, ctx, resolved.untrusted_header or "")
     except Exception as exc:
         report_failure("http.start_request", exc)
-    return ctx
 
 
 def _clip(ctx: RequestContext) -> None:
@@ -223,7 +265,8 @@ def finish_request(
     except Exception as exc:
         report_failure("http.finish_request", exc)
     finally:
-        ctx.end_span()  # seclog's one span of this request (if it opened one) ends here
+        if ctx.trace_span is not None:
+            ctx.end_span()  # seclog's one span of this request ends here
 
 
 def report_exception(ctx: RequestContext, exception: BaseException) -> None:

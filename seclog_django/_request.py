@@ -1,8 +1,9 @@
 """From a Django ``HttpRequest`` to seclog's request context, and back to the request.
 
-The context's ``refresh`` holds the request, so receivers deep in a signal can
-name the acting user; the user is read only when Django already loaded it, so
-seclog never adds a database query to a request.
+The context keeps the request, so receivers deep in a signal can name the acting
+user, and reads the request's facts only when something first reads it (a
+request with no event parses nothing); the user is read only when Django already
+loaded it, so seclog never adds a database query to a request.
 """
 
 from __future__ import annotations
@@ -13,32 +14,15 @@ from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 
 from seclog_core import RequestContext, current_request_context
-from seclog_core.adapters import start_request
+from seclog_core.adapters import Pipeline, describe_request
 
 from .settings import get_pipeline
 
 __all__ = ["acting_user", "bound_request", "context_for", "refresh_user", "username_of"]
 
 _slot = object.__getattribute__
-
-
-class _Refresh:
-    """A context's ``refresh``: copies what Django has loaded since, and names the request."""
-
-    __slots__ = ("request",)
-
-    def __init__(self, request: HttpRequest) -> None:
-        self.request = request
-
-    def __call__(self, ctx: RequestContext) -> None:
-        refresh_user(self.request, ctx)
-
-
-def bound_request() -> HttpRequest | None:
-    """The request behind the bound context (receivers deep in a signal name its user)."""
-    ctx = current_request_context()
-    refresh = ctx.refresh if ctx is not None else None
-    return refresh.request if isinstance(refresh, _Refresh) else None
+# (pipeline, META key of its forwarding header when it is another than the two standard ones)
+_forwarding: tuple[object, str | None] = (None, None)
 
 
 def _raw_host(request: HttpRequest) -> str | None:
@@ -51,29 +35,83 @@ def _raw_host(request: HttpRequest) -> str | None:
     return host.rsplit(":", 1)[0]
 
 
-def context_for(request: HttpRequest) -> RequestContext:
-    """A bound-ready context for ``request``, with the client address resolved safely."""
+def _forwarding_key(pipeline: Pipeline) -> str | None:
+    """The META key of the operator's forwarding header, if not Forwarded / X-Forwarded-For."""
+    global _forwarding
+    cached, key = _forwarding
+    if cached is not pipeline:
+        name = pipeline.settings.forwarded_header.strip().upper().replace("-", "_")
+        key = None if name in ("FORWARDED", "X_FORWARDED_FOR") else f"HTTP_{name}"
+        _forwarding = (pipeline, key)
+    return key
+
+
+def _describe(ctx: RequestContext) -> None:
+    """The context's ``load``: the request's facts, read on first use."""
+    if not isinstance(ctx, _DjangoRequest):
+        return
+    request = ctx.request
     meta = request.META
     match = getattr(request, "resolver_match", None)
-    pipeline = get_pipeline()
-    # The operator's forwarding header when it is another than Forwarded / X-Forwarded-For.
-    header = pipeline.settings.forwarded_header.upper().replace("-", "_")
-    ctx = start_request(
+    key = _forwarding_key(ctx.pipeline)
+    describe_request(
+        ctx,
         method=request.method,
         path=request.path,
         peer=meta.get("REMOTE_ADDR"),
         forwarded=meta.get("HTTP_FORWARDED"),
         x_forwarded_for=meta.get("HTTP_X_FORWARDED_FOR"),
-        forwarding=meta.get(f"HTTP_{header}"),
+        forwarding=meta.get(key) if key else None,
         user_agent=meta.get("HTTP_USER_AGENT"),
         request_id=meta.get("HTTP_X_REQUEST_ID"),
         scheme=meta.get("wsgi.url_scheme") or ("https" if request.is_secure() else "http"),
         server_address=_raw_host(request),
         route=(match.route or None) if match is not None else None,
-        pipeline=pipeline,
     )
-    # The user and the route are read when an event needs them (never loading the user).
-    ctx.refresh = _Refresh(request)
+    refresh_user(request, ctx)
+
+
+def _refresh(ctx: RequestContext) -> None:
+    """The context's ``refresh``: what Django has loaded since (the user, the route)."""
+    if isinstance(ctx, _DjangoRequest):
+        refresh_user(ctx.request, ctx)
+
+
+class _DjangoRequest(RequestContext):
+    """A request's context that keeps the request: its facts are read on first use, and
+    receivers deep in a signal name its user."""
+
+    request: HttpRequest
+    # Every request's context reads its facts, and the late ones, the same way.
+    load = staticmethod(_describe)
+    refresh = staticmethod(_refresh)
+
+
+def bound_request() -> HttpRequest | None:
+    """The request behind the bound context (receivers deep in a signal name its user)."""
+    ctx = current_request_context()
+    return ctx.request if isinstance(ctx, _DjangoRequest) else None
+
+
+def context_for(request: HttpRequest) -> RequestContext:
+    """A bound-ready context for ``request``: the user agent now (the detectors read it
+    when the request ends), the other facts when something first reads them."""
+    meta = request.META
+    pipeline = get_pipeline()
+    ctx = _DjangoRequest.blank()
+    ctx.request = request
+    ctx.pipeline = pipeline
+    agent = meta.get("HTTP_USER_AGENT")
+    if agent is not None:
+        ctx.user_agent = agent if len(agent) <= 512 else agent[:512]
+    if "HTTP_X_FORWARDED_FOR" in meta or "HTTP_FORWARDED" in meta:
+        ctx.load_facts()  # resolved now: an untrusted header is reported in any case
+    else:
+        cached, key = _forwarding
+        if cached is not pipeline:
+            key = _forwarding_key(pipeline)
+        if key is not None and key in meta:
+            ctx.load_facts()
     return ctx
 
 

@@ -3,8 +3,10 @@
 One body serves WSGI and ASGI: ``__call__`` and ``__acall__`` only await or
 not around the shared ``_open`` / ``_close``. The context (client address
 through trusted proxies, route, method, request id, user agent, user once
-Django loaded it) is bound for everything emitted during the request, and the
-status is handed to the core (401, 403, 429, 5xx) when the request ends.
+Django loaded it) is bound for everything emitted during the request, its
+facts read only when something reads them (a request with no event costs a
+context, a bind and the status), and the status is handed to the core (401,
+403, 429, 5xx) when the request ends.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ class SecurityLoggingMiddleware:
             return
         ctx, token = state
         try:
-            refresh_user(request, ctx)  # detectors read the user from the context
+            if ctx.load is None:  # read already: the user Django loaded since joins it
+                refresh_user(request, ctx)
             if getattr(response, "exception", False):  # only DRF's error responses say more
                 explain_response(response, ctx)
             exception = request.__dict__.pop(_EXCEPTION, None)

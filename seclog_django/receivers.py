@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db.models.signals import post_delete, post_init, post_save
 
@@ -83,12 +84,26 @@ def _logged_in(sender: Any, request: Any = None, user: Any = None, **_: Any) -> 
 _NAME_KEYS = ("username", "email", "login")
 
 
+# (AUTH_USER_MODEL, its USERNAME_FIELD): looked up once per user model, not per login.
+_username_field: tuple[str, str] = ("", "username")
+
+
+def _name_field() -> str:
+    global _username_field
+    label = settings.AUTH_USER_MODEL
+    known, field = _username_field
+    if known != label:
+        from django.contrib.auth import get_user_model
+
+        field = str(getattr(get_user_model(), "USERNAME_FIELD", "username"))
+        _username_field = (label, field)
+    return field
+
+
 def _login_failed(sender: Any, credentials: Any = None, request: Any = None, **_: Any) -> None:
     with guarded("django.login_failed"):
         # Django cleansed the credentials already; only the user name field is ever read.
-        from django.contrib.auth import get_user_model
-
-        field = getattr(get_user_model(), "USERNAME_FIELD", "username")
+        field = _name_field()
         creds = credentials if isinstance(credentials, dict) else {}
         name = next((creds[k] for k in (field, *_NAME_KEYS) if creds.get(k)), None)
         emit(

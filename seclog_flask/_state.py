@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 
 from seclog_core.adapters import Pipeline, RequestContext
 
@@ -14,7 +14,7 @@ __all__ = ["EXTENSION_KEY", "SecLogState", "get_state", "state_of"]
 
 EXTENSION_KEY = "seclog"
 
-ResponseInspector = Callable[[Response, RequestContext, "SecLogState"], None]
+ResponseInspector = Callable[[int, RequestContext, "SecLogState"], None]
 UserSource = Callable[[], object | None]
 
 
@@ -26,7 +26,8 @@ class SecLogState:
     request_id_header: str
     user_name_attributes: tuple[str, ...]
     integrations: tuple[str, ...] = ()
-    # Look at a finished response before the status fallback (CSRF failures, rate limits).
+    # Look at a response's status before the status fallback (CSRF failures, rate limits),
+    # while the request is active; called for a 4xx/5xx or a method other than GET/HEAD.
     response_inspectors: list[ResponseInspector] = field(default_factory=list)
     # Return the user the app has already loaded, without loading one.
     user_sources: list[UserSource] = field(default_factory=list)
@@ -34,6 +35,8 @@ class SecLogState:
     app: Any = field(default=None, repr=False, compare=False)
     # The environ key of a forwarding header other than Forwarded / X-Forwarded-For.
     forwarding_key: str | None = None
+    # The wrapper around the app's WSGI callable (hooks.install), which makes contexts.
+    wsgi_hooks: Any = field(default=None, repr=False, compare=False)
 
 
 def state_of(app: Any) -> SecLogState | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import current_app
 
 from seclog_core.adapters import RequestContext
 
@@ -39,8 +39,8 @@ def breached_limit() -> str | None:
     return None
 
 
-def inspect_rate_limit(response: Response, ctx: RequestContext, state: SecLogState) -> None:
-    if response.status_code != 429 or "excess_rate_limit_exceeded" in ctx.emitted:
+def inspect_rate_limit(status: int, ctx: RequestContext, state: SecLogState) -> None:
+    if status != 429 or "excess_rate_limit_exceeded" in ctx.emitted:
         return
     limit = breached_limit()
     if limit is not None:

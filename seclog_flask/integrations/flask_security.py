@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, request, session
+from flask import current_app, request, session
 
 from seclog_core.adapters import RequestContext, guarded
 
@@ -119,12 +119,12 @@ def _on_unauthenticated(sender: Any, **_: Any) -> None:
         emit_for_app(sender, "authn_fail", {"security.reason": "login_required"}, once=True)
 
 
-def inspect_login_response(response: Response, ctx: RequestContext, state: SecLogState) -> None:
+def inspect_login_response(status: int, ctx: RequestContext, state: SecLogState) -> None:
     """A POST to the login view that neither logged in nor failed by signal was rejected."""
-    if ctx.method != "POST" or response.status_code >= 500:
+    if status >= 500 or request.method != "POST":
         return
     security = current_app.extensions.get("security")
-    if security is None or request.method != "POST":
+    if security is None:
         return
     blueprint = getattr(security, "blueprint_name", "security")
     if request.endpoint != f"{blueprint}.login" or ctx.emitted & _LOGIN_OUTCOMES:

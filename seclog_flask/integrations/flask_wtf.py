@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import current_app, g, request
 
 from seclog_core.adapters import RequestContext
 
@@ -47,18 +47,18 @@ def csrf_reason(description: str | None) -> str:
     return "csrf_token_invalid"
 
 
-def inspect_csrf(response: Response, ctx: RequestContext, state: SecLogState) -> None:
+def inspect_csrf(status: int, ctx: RequestContext, state: SecLogState) -> None:
     app = state.app if state.app is not None else current_app
     csrf = app.extensions.get("csrf")
-    if csrf is None or response.status_code == 429 or response.status_code >= 500:
+    if csrf is None or status == 429 or status >= 500:
         return
     config = app.config
     # Cheapest first: most responses answer a method CSRFProtect does not check.
-    if ctx.method not in config.get("WTF_CSRF_METHODS", ()):
+    if request.method not in config.get("WTF_CSRF_METHODS", ()):
         return
     if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
         return
-    if request.method not in config.get("WTF_CSRF_METHODS", ()) or g.get("csrf_valid"):
+    if g.get("csrf_valid"):
         return
     if "input_validation_fail" in ctx.emitted:
         return
@@ -72,7 +72,7 @@ def inspect_csrf(response: Response, ctx: RequestContext, state: SecLogState) ->
             "input_validation_fail",
             {
                 "security.reason": csrf_reason(error.description),
-                "http.response.status_code": response.status_code,
+                "http.response.status_code": status,
             },
         )
 

@@ -7,7 +7,13 @@ import logging
 import pytest
 
 import seclog_core as seclog
-from seclog_core.http import finish_request, start_request
+from seclog_core.context import (
+    RequestContext,
+    current_request_context,
+    detached,
+    request_context,
+)
+from seclog_core.http import describe_request, finish_request, start_request
 from seclog_core.testing import capture_security_events
 from tests.support.telemetry import Telemetry, in_memory_telemetry
 
@@ -143,3 +149,81 @@ def test_a_unix_socket_proxy_named_in_settings_speaks_for_the_client() -> None:
         ctx = start_request(method="GET", path="/", peer="", x_forwarded_for="198.51.100.7")
     assert ctx.client_address == "198.51.100.7"
     assert events == []
+
+
+def _lazy(calls: list[str], **facts: str) -> RequestContext:
+    """A context as an adapter binds it: the user agent now, the rest on first use."""
+
+    def load(ctx: RequestContext) -> None:
+        calls.append("load")
+        describe_request(ctx, **facts)  # type: ignore[arg-type]
+
+    return RequestContext(user_agent="probe/1", load=load)
+
+
+def test_facts_left_for_first_use_are_read_once_by_whoever_reads_the_context() -> None:
+    """A bound context's deferred facts are there for anyone who asks, read only once."""
+    calls: list[str] = []
+    ctx = _lazy(calls, method="GET", path="/a", peer="192.0.2.4", user_agent="probe/1")
+    with in_memory_telemetry(), request_context(ctx), capture_security_events() as events:
+        assert calls == []
+        found = current_request_context()
+        assert found is ctx and calls == ["load"]
+        assert (ctx.client_address, ctx.method, ctx.path) == ("192.0.2.4", "GET", "/a")
+        seclog.emit("authz_fail", resource="x")
+        finish_request(ctx, 403)
+    assert calls == ["load"]
+    assert events[0].attributes["client.address"] == "192.0.2.4"
+    assert events[0].attributes["url.path"] == "/a"
+
+
+def test_a_request_no_one_reads_never_reads_its_facts() -> None:
+    """A 200 with no event costs no parsing: the deferred facts are never read."""
+    calls: list[str] = []
+    ctx = _lazy(calls, method="GET", path="/a", peer="192.0.2.4")
+    with in_memory_telemetry(), request_context(ctx), capture_security_events() as events:
+        finish_request(ctx, 200)
+    assert calls == [] and events == []
+    assert ctx.status_code == 200
+
+
+def test_a_detached_copy_carries_the_deferred_facts() -> None:
+    """The copy seclog's threads get holds every fact, read now if no one had read them."""
+    calls: list[str] = []
+    ctx = _lazy(calls, method="POST", path="/login", peer="192.0.2.9", user_agent="probe/1")
+    copy = detached(ctx)
+    assert calls == ["load"]
+    assert copy is not None and copy is not ctx
+    assert (copy.client_address, copy.method, copy.path) == ("192.0.2.9", "POST", "/login")
+    assert copy.user_agent == "probe/1"
+    assert copy.refresh is None and copy.load is None
+
+
+def test_describing_a_request_late_still_reports_a_forged_header_once() -> None:
+    """describe_request resolves and reports like start_request, and clips the client's text."""
+    with in_memory_telemetry(), capture_security_events() as events:
+        ctx = RequestContext()
+        describe_request(
+            ctx,
+            method="GET",
+            path="/" + "a" * 5000,
+            peer="203.0.113.77",
+            x_forwarded_for="1.2.3.4",
+            user_agent="u" * 2000,
+        )
+    assert ctx.client_address == "203.0.113.77"
+    assert ctx.path is not None and len(ctx.path) == 2048
+    assert ctx.user_agent is not None and len(ctx.user_agent) == 512
+    assert events.types == ["malicious_extraneous"]
+    assert events[0].attributes["client.address"] == "203.0.113.77"
+
+
+def test_a_deferred_read_that_emits_reads_the_context_as_it_is() -> None:
+    """Describing a request inside its first read (a forged header reported) does not loop."""
+    calls: list[str] = []
+    ctx = _lazy(calls, method="GET", path="/b", peer="203.0.113.78", x_forwarded_for="1.2.3.4")
+    with in_memory_telemetry(), request_context(ctx), capture_security_events() as events:
+        seclog.emit("authz_fail", resource="y")
+    assert calls == ["load"]
+    assert events.types == ["malicious_extraneous", "authz_fail"]
+    assert all(e.attributes["client.address"] == "203.0.113.78" for e in events)

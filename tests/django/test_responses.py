@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.test import AsyncClient, Client
 
+from seclog_core.detect import drain
 from seclog_core.testing import CapturedEvents, capture_security_events
 from tests.django.conftest import wire_text
 from tests.support.telemetry import Telemetry
@@ -136,3 +137,31 @@ def test_a_successful_request_emits_nothing(bob: User) -> None:
     with capture_security_events() as events:
         assert client.get("/me/").status_code == 200
     assert events.types == []
+
+
+def test_an_attack_tool_alert_names_the_user_and_route_django_loaded(
+    bob: User, events: CapturedEvents
+) -> None:
+    """A scanner's request by a logged-in user: the alert carries the user and route, read late."""
+    client = Client()
+    client.force_login(bob)
+    response = client.get("/me/", HTTP_USER_AGENT="sqlmap/1.7.2#stable (https://sqlmap.org)")
+    assert response.status_code == 200
+    assert drain()
+    alert = events.one("malicious_attack_tool")
+    assert alert.attributes["user.name"] == "bob"
+    assert alert.attributes["http.route"] == "me/"
+    assert alert.attributes["url.path"] == "/me/"
+    assert alert.attributes["client.address"] == "127.0.0.1"
+
+
+def test_a_quiet_request_leaves_a_forged_forwarding_header_reported(
+    events: CapturedEvents,
+) -> None:
+    """A forged X-Forwarded-For on a plain page is reported, though no other event reads it."""
+    response = Client().get("/", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="198.51.100.4")
+    assert response.status_code == 200
+    report = events.one("malicious_extraneous")
+    assert report.attributes["security.reason"] == "untrusted_forwarded_header"
+    assert report.attributes["client.address"] == "198.51.100.4"
+    assert report.attributes["url.path"] == "/"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask, abort
 from werkzeug.exceptions import Forbidden
@@ -191,3 +193,92 @@ def test_trusted_proxy_forwarding_is_honoured(telemetry: Telemetry) -> None:
     )
     attributes = dict(on_wire(telemetry, "authz_fail").attributes)
     assert attributes["client.address"] == "192.0.2.50"
+
+
+def test_a_status_answered_by_wsgi_middleware_inside_seclog_is_reported(
+    telemetry: Telemetry,
+) -> None:
+    """A 403 that WSGI middleware wrapped before SecLog answers itself is still authz_fail."""
+    app = Flask(__name__)
+    inner = app.wsgi_app
+
+    def gate(environ: dict[str, object], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/blocked":
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"no"]
+        return inner(environ, start_response)
+
+    app.wsgi_app = gate  # type: ignore[method-assign]
+    SecLog(app)
+    assert app.test_client().get("/blocked").status_code == 403
+    attributes = assert_event(
+        telemetry, "authz_fail", severity="WARN", outcome="failure", reason="forbidden"
+    )
+    assert attributes["url.path"] == "/blocked"
+    assert attributes["http.request.method"] == "GET"
+
+
+def test_the_path_is_the_one_the_request_came_in_with(telemetry: Telemetry) -> None:
+    """A dispatcher inside the wrapper that rewrites PATH_INFO does not change url.path."""
+    app = Flask(__name__)
+
+    @app.get("/private/<area>")
+    def private(area: str) -> str:
+        abort(403)
+
+    inner = app.wsgi_app
+
+    def strip_prefix(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["PATH_INFO"] = environ["PATH_INFO"].removeprefix("/v1")
+        return inner(environ, start_response)
+
+    app.wsgi_app = strip_prefix  # type: ignore[method-assign]
+    SecLog(app)
+    assert app.test_client().get("/v1/private/vault").status_code == 403
+    attributes = dict(on_wire(telemetry, "authz_fail").attributes)
+    assert attributes["url.path"] == "/v1/private/vault"
+    assert attributes["http.route"] == "/private/<area>"
+
+
+def test_an_untrusted_forwarding_header_is_reported_on_a_quiet_request(
+    telemetry: Telemetry,
+) -> None:
+    """A forged X-Forwarded-For on a plain 200 is reported, though no other event reads it."""
+    app = make_app()
+    response = app.test_client().get(
+        "/ok",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "198.51.100.4"},
+    )
+    assert response.status_code == 200
+    attributes = dict(on_wire(telemetry, "malicious_extraneous").attributes)
+    assert attributes["security.reason"] == "untrusted_forwarded_header"
+    assert attributes["client.address"] == "198.51.100.4"
+    assert attributes["url.path"] == "/ok"
+
+
+def test_a_context_read_in_a_view_has_every_fact() -> None:
+    """What a view reads from the bound context is complete, though read on first use."""
+    app = make_app(SECLOG_TRUSTED_PROXIES="10.0.0.1")
+    seen = []
+
+    @app.post("/facts")
+    def facts() -> str:
+        seen.append(current_request_context())
+        return "ok"
+
+    app.test_client().post(
+        "/facts",
+        headers={"User-Agent": "probe/1", "X-Request-ID": "req-7", "Host": "shop.example:8443"},
+        environ_base={"REMOTE_ADDR": "192.0.2.8"},
+    )
+    ctx = seen[0]
+    assert (ctx.client_address, ctx.peer_address) == ("192.0.2.8", "192.0.2.8")
+    assert (ctx.method, ctx.path, ctx.route) == ("POST", "/facts", "/facts")
+    assert (ctx.user_agent, ctx.request_id, ctx.server_address) == (
+        "probe/1",
+        "req-7",
+        "shop.example",
+    )
+    assert ctx.scheme == "http"
+    assert ctx.status_code == 200
