@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from seclog_core import RequestContext
-from seclog_core.adapters import Pipeline, start_request
+from seclog_core.adapters import Pipeline, describe_request, report_failure
 
 from ._types import Scope
 
 __all__ = [
-    "ScopeFacts",
+    "ASGIRequest",
     "auth_middleware_rejected",
     "context_from_scope",
     "refresh_from_scope",
@@ -28,13 +28,6 @@ __all__ = [
 _WANTED = frozenset((b"forwarded", b"x-forwarded-for", b"user-agent", b"x-request-id", b"host"))
 
 
-# Host header -> server.address: a handful of values per deployment, so remembered
-# (bounded: a client choosing hosts fills it once, then they are computed each time).
-_HOSTS: dict[str, str | None] = {}
-_HOSTS_MAX = 64
-_MISSING: Any = object()
-
-
 def _host_without_port(host: str | None) -> str | None:
     if not host:
         return None
@@ -43,13 +36,6 @@ def _host_without_port(host: str | None) -> str | None:
         return host[1:end] if end > 0 else host
     name, _, port = host.rpartition(":")
     return name if name and port.isdigit() else host
-
-
-def _remember_host(host: str) -> str | None:
-    address = _host_without_port(host)
-    if len(_HOSTS) < _HOSTS_MAX and len(host) <= 256:
-        _HOSTS[host] = address
-    return address
 
 
 def wanted_headers(forwarded_header: str) -> frozenset[bytes]:
@@ -66,14 +52,26 @@ def context_from_scope(
 ) -> RequestContext:
     """A request context for an http or websocket scope (never raises).
 
-    ``wanted`` is :func:`wanted_headers` of the pipeline's ``forwarded_header`` setting,
-    worked out once by the middleware. This runs on every request: one inline pass over
-    the headers, no helper calls in the common case.
+    This runs on every request, and most requests emit nothing: it keeps the scope and
+    reads only the user agent (the detectors look at it when the request ends), the
+    method, path and peer (which the framework may rewrite later). The other facts are
+    read when something first reads the context (:func:`_describe`), except that a
+    request carrying a forwarding header is described now, so an untrusted one is
+    reported even when nothing else happens. ``wanted`` is :func:`wanted_headers` of the
+    pipeline's ``forwarded_header`` setting, worked out once by the middleware.
     """
+    ctx = ASGIRequest.blank()
+    ctx.scope = scope
+    ctx.pipeline = pipeline
+    ctx.wanted = wanted
     try:
-        forwarded = x_forwarded_for = user_agent = request_id = host = forwarding = None
-        xff: list[str] | None = None
-        fwd: list[str] | None = None
+        ctx.method = "GET" if scope["type"] == "websocket" else scope.get("method")
+        ctx.path = scope.get("path")
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if peer and isinstance(peer, str):
+            ctx.peer_address = peer
+        forwarding = False
         for item in scope.get("headers") or ():
             name = item[0]
             if type(name) is not bytes:  # bytearray or memoryview from an unusual server
@@ -85,102 +83,123 @@ def context_from_scope(
                 name = name.lower()
                 if name not in wanted:
                     continue
-            value = item[1]
-            # latin-1 never fails to decode.
-            value = (value if type(value) is bytes else bytes(value)).decode("latin-1")
             if name == b"user-agent":
-                user_agent = value
-            elif name == b"host":
-                host = value
-            elif name == b"x-forwarded-for":
-                # Several headers form one list, in order (RFC 9110 field combination),
-                # joined once: linear in their count.
-                if x_forwarded_for is None:
-                    x_forwarded_for = value
-                elif xff is None:
-                    xff = [x_forwarded_for, value]
-                else:
-                    xff.append(value)
-            elif name == b"forwarded":
-                if forwarded is None:
-                    forwarded = value
-                elif fwd is None:
-                    fwd = [forwarded, value]
-                else:
-                    fwd.append(value)
-            elif name == b"x-request-id":
-                request_id = value
-            elif forwarding is None:  # the operator's other header: its first value
-                forwarding = value
-        if xff is not None:
-            x_forwarded_for = ", ".join(xff)
-        if fwd is not None:
-            forwarded = ", ".join(fwd)
-        if host is not None:
-            server_address = _HOSTS.get(host, _MISSING)
-            if server_address is _MISSING:
-                server_address = _remember_host(host)
-        else:
-            server_address = None
-        client = scope.get("client")
-        peer = client[0] if client else None
-        if not peer or not isinstance(peer, str):
-            peer = None
-        is_websocket = scope["type"] == "websocket"
-        ctx = start_request(
-            method="GET" if is_websocket else scope.get("method"),
-            path=scope.get("path"),
-            peer=peer,
-            forwarded=forwarded,
-            x_forwarded_for=x_forwarded_for,
-            forwarding=forwarding,
-            user_agent=user_agent,
-            request_id=request_id,
-            scheme=scope.get("scheme") or ("ws" if is_websocket else "http"),
-            server_address=server_address,
-            pipeline=pipeline,
-        )
-    except Exception:
-        ctx = RequestContext(pipeline=pipeline)
-    facts = ScopeFacts()  # no __init__: cheaper, and this runs on every request
-    facts.scope = scope
-    ctx.refresh = facts
+                value = item[1]
+                agent = (value if type(value) is bytes else bytes(value)).decode("latin-1")
+                ctx.user_agent = agent if len(agent) <= 512 else agent[:512]
+            elif name != b"host" and name != b"x-request-id":
+                forwarding = True
+        if forwarding:
+            ctx.load_facts()  # resolved now: an untrusted header is reported in any case
+    except Exception as exc:
+        report_failure("asgi.request_context", exc)
     return ctx
 
 
-# What refresh_from_scope reads: kept past the request instead of the whole scope.
-_LATE_KEYS = ("route", "endpoint", "router", "user", "root_path", "app_root_path")
+def _describe(ctx: RequestContext) -> None:
+    """``ctx.load``: the request's facts, read from its scope on first use."""
+    if not isinstance(ctx, ASGIRequest):
+        return
+    scope = ctx.scope if ctx.scope is not None else ctx.late_scope()
+    wanted = ctx.wanted
+    forwarded = x_forwarded_for = user_agent = request_id = host = forwarding = None
+    xff: list[str] = []
+    fwd: list[str] = []
+    for item in scope.get("headers") or ():
+        name = item[0]
+        if type(name) is not bytes:
+            name = bytes(name)
+        if name not in wanted:
+            if name.islower() or not name.isascii():
+                continue
+            name = name.lower()
+            if name not in wanted:
+                continue
+        value = item[1]
+        # latin-1 never fails to decode.
+        value = (value if type(value) is bytes else bytes(value)).decode("latin-1")
+        if name == b"x-forwarded-for":
+            # Several headers form one list, in order (RFC 9110 field combination).
+            xff.append(value)
+        elif name == b"forwarded":
+            fwd.append(value)
+        elif name == b"user-agent":
+            user_agent = value
+        elif name == b"host":
+            host = value
+        elif name == b"x-request-id":
+            request_id = value
+        elif forwarding is None:  # the operator's other header: its first value
+            forwarding = value
+    if xff:
+        x_forwarded_for = ", ".join(xff)
+    if fwd:
+        forwarded = ", ".join(fwd)
+    websocket = scope.get("type") == "websocket"
+    describe_request(
+        ctx,
+        method=ctx.method,
+        path=ctx.path,
+        peer=ctx.peer_address,
+        forwarded=forwarded,
+        x_forwarded_for=x_forwarded_for,
+        forwarding=forwarding,
+        user_agent=user_agent,
+        request_id=request_id,
+        scheme=scope.get("scheme") or ("ws" if websocket else "http"),
+        server_address=_host_without_port(host),
+        route=ctx.route,
+    )
+
+
+def _refresh(ctx: RequestContext) -> None:
+    """``ctx.refresh``: what the framework has learned since (the route, the user)."""
+    if isinstance(ctx, ASGIRequest):
+        refresh_from_scope(ctx.scope if ctx.scope is not None else ctx.late_scope(), ctx)
+
+
+# What loading and refreshing read: kept past the request instead of the whole scope.
+_LATE_KEYS = (
+    "type",
+    "scheme",
+    "headers",
+    "route",
+    "endpoint",
+    "router",
+    "user",
+    "root_path",
+    "app_root_path",
+)
 _ABSENT: Any = object()
 
 
-class ScopeFacts:
-    """``ctx.refresh`` of an ASGI request: the framework's late facts, read from the scope.
+class ASGIRequest(RequestContext):
+    """An ASGI request's context: keeps the scope while the request runs.
 
-    Every asyncio handle or task created during a request copies the context, ctx with
-    it (uvicorn's keep-alive timer holds it for seconds after the response). Held
-    through here, the whole scope (headers, state, the framework's per-request objects)
-    would live as long, and the garbage collector of a busy server would run all the
-    time. So :meth:`release` swaps the scope for a tuple of the few values refreshing
-    reads: a late event (from a task the request started) still gets the route and the
-    user the request ended with, read as lazily as before.
+    Every asyncio handle or task created during a request copies the context, this
+    object with it (uvicorn's keep-alive timer holds it for seconds after the
+    response). Held through here, the whole scope (state, the framework's per-request
+    objects) would live as long, and the garbage collector of a busy server would run
+    all the time. So :meth:`release` swaps the scope for a tuple of the few values
+    loading and refreshing read: a late event (from a task the request started) still
+    gets the facts, the route and the user the request ended with.
     """
 
-    __slots__ = ("late", "scope")
     scope: Scope | None
     late: tuple[Any, ...]
+    wanted: frozenset[bytes]
+    load = staticmethod(_describe)
+    refresh = staticmethod(_refresh)
 
-    def __call__(self, ctx: RequestContext) -> None:
-        scope = self.scope
-        if scope is None:
-            scope = {
-                key: value
-                for key, value in zip(_LATE_KEYS, self.late, strict=True)
-                if value is not _ABSENT
-            }
-        refresh_from_scope(scope, ctx)
+    def late_scope(self) -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in zip(_LATE_KEYS, self.late, strict=True)
+            if value is not _ABSENT
+        }
 
     def release(self) -> None:
-        """The request is over: keep the values refreshing reads, drop the scope."""
+        """The request is over: keep what loading and refreshing read, drop the scope."""
         scope = self.scope
         if scope is None:
             return
@@ -188,6 +207,9 @@ class ScopeFacts:
         # A tuple, not a dict: thousands of retained dicts defeat CPython's dict free
         # list and trigger a young-generation collection every hundred requests.
         self.late = (
+            get("type", _ABSENT),
+            get("scheme", _ABSENT),
+            get("headers", _ABSENT),
             get("route", _ABSENT),
             get("endpoint", _ABSENT),
             get("router", _ABSENT),
@@ -199,13 +221,13 @@ class ScopeFacts:
 
 
 def release_scope(ctx: RequestContext) -> None:
-    """At the end of a request: ``ctx`` stops holding the scope (see ScopeFacts). Never raises."""
-    facts = ctx.refresh
-    if type(facts) is ScopeFacts:
+    """At the end of a request: ``ctx`` stops holding the scope (see ASGIRequest). Never raises."""
+    if type(ctx) is ASGIRequest:
         try:
-            facts.release()
+            ctx.release()
         except Exception:
-            ctx.refresh = None
+            base: RequestContext = ctx  # the instance's own None over the class's hooks
+            base.refresh = base.load = None
 
 
 def _route_template(scope: Scope) -> str | None:

@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 import seclog_core as seclog
-from seclog_asgi import SecurityLoggingMiddleware, _scope
+from seclog_asgi import SecurityLoggingMiddleware
 from seclog_core.testing import CapturedEvents
 from tests.asgi._driver import call, http_scope, respond
 from tests.asgi.test_starlette import TokenBackend
@@ -87,6 +87,8 @@ async def test_a_late_event_carries_the_route_and_user_the_request_ended_with(
     assert attrs["http.route"] == "/reports/{report_id}"
     assert attrs["user.name"] == "alice"
     assert attrs["url.path"] == "/reports/7"
+    assert attrs["client.address"] == "203.0.113.9"
+    assert attrs["server.address"] == "example.test"
 
 
 async def _client_address(headers: list[tuple[Any, Any]], **options: Any) -> object:
@@ -147,20 +149,14 @@ async def test_the_operators_own_forwarding_header_counts_once_its_first_value()
 
 
 @pytest.mark.anyio
-async def test_host_headers_chosen_by_clients_do_not_grow_memory() -> None:
-    """server.address is remembered for a bounded number of Host values, then computed."""
-    app = SecurityLoggingMiddleware(respond(200))
-    seen: list[str | None] = []
-    for index in range(300):
-        scope = http_scope()
-        scope["headers"] = [(b"host", f"host{index}.example:8{index % 10}".encode())]
-
-        async def inner(scope: Any, receive: Any, send: Any) -> None:
-            ctx = seclog.current_request_context()
-            seen.append(ctx.server_address if ctx is not None else None)
-            await respond(200)(scope, receive, send)
-
-        app.app = inner
-        await call(app, scope)
-    assert seen[0] == "host0.example" and seen[-1] == "host299.example"
-    assert len(_scope._HOSTS) <= _scope._HOSTS_MAX
+async def test_a_quiet_request_with_an_untrusted_forwarding_header_is_still_reported(
+    security_events: CapturedEvents,
+) -> None:
+    """Facts are read on first use, but a forwarding header is judged when the request starts."""
+    headers = [(b"x-forwarded-for", b"192.0.2.66")]
+    sent = await call(SecurityLoggingMiddleware(respond(200)), http_scope(headers=headers))
+    assert sent[0]["status"] == 200
+    spoof = security_events.one("malicious_extraneous")
+    assert spoof.reason == "untrusted_forwarded_header"
+    assert spoof.attributes["client.address"] == "203.0.113.9"
+    assert spoof.attributes["url.path"] == "/"
