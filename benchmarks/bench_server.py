@@ -2,8 +2,11 @@
 
 uvicorn + Starlette and gunicorn + Flask (one worker each) on free ports of
 127.0.0.1, driven by ``wrk`` (or a small threaded client when wrk is absent)
-for a bounded time per round; variants alternate round by round and the
-table reports medians.
+for a bounded time per round; the table reports medians. Every server runs
+with the same flags (no access log, log level warning, default lifespan) and
+gets the same warm-up; rounds go bare, seclog, otel then otel, seclog, bare,
+so seclog is always measured right next to the bare app it is compared with
+(on a shared machine, load drifts between samples further apart).
 """
 
 from __future__ import annotations
@@ -131,7 +134,7 @@ def _threaded_load(url: str, seconds: int) -> float:
 
 def run(settings: Settings) -> list[Row]:
     rows: list[Row] = []
-    rounds, seconds = settings.rounds(8, 3), settings.rounds(3, 1)
+    rounds, seconds = settings.rounds(8, 5), settings.rounds(3, 1)
     for kind, label in (("uvicorn", "uvicorn + Starlette"), ("gunicorn", "gunicorn + Flask")):
         ports = {variant: _free_port() for variant in VARIANTS}
         procs = {variant: _server(kind, variant, ports[variant]) for variant in VARIANTS}
@@ -142,8 +145,7 @@ def run(settings: Settings) -> list[Row]:
                 _load(urls[variant], 1)  # warm up
             samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
             for index in range(rounds):
-                shift = index % len(VARIANTS)
-                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                for variant in VARIANTS if index % 2 == 0 else VARIANTS[::-1]:
                     samples[variant].append(_load(urls[variant], seconds))
         finally:
             for proc in procs.values():
