@@ -16,9 +16,8 @@ from blockbuster import BlockBuster
 from opentelemetry import trace
 
 import seclog_core as seclog
-from seclog_core import Alert, failure_counts
+from seclog_core import Alert, _work_queue, failure_counts
 from seclog_core.context import request_context
-from seclog_core import _work_queue
 from seclog_core.detect import drain
 from seclog_core.detect.worker import DetectionQueue
 from seclog_core.pipeline import new_pipeline
