@@ -124,9 +124,7 @@ def _check_settings(report: CheckReport, settings: Any) -> None:
             "headers are reported, not trusted (set trusted_proxies behind a proxy)",
         )
     if settings.integrity_key:
-        report.add(
-            "ok", "integrity", f"HMAC on every record (key id {settings.integrity_key_id})"
-        )
+        report.add("ok", "integrity", f"HMAC on every record (key id {settings.integrity_key_id})")
     else:
         report.add(
             "warning",
