@@ -30,11 +30,12 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from seclog_core import export, pipeline
 from seclog_core.context import RequestContext, request_context
-from seclog_core.detect import DEFAULT_RULES, DetectorEngine, MemoryState, StateBackend, drain
+from seclog_core.detect import DEFAULT_RULES, DetectorEngine, MemoryState, StateBackend
 from seclog_core.detect.redis_state import RedisState
 from seclog_core.detect.sqlite_state import SQLiteState
 from seclog_core.detect.worker import DetectionQueue
 from seclog_core.events import SecurityEvent
+from seclog_core.pipeline import settle
 from seclog_core.vocabulary import get_event_type
 
 
@@ -101,7 +102,7 @@ def _request_thread_cost(
                 pipe.emit("authn_login_fail", {"user.name": f"u{r}-{i % 50}"})
             samples.append((time.perf_counter() - start) / per_round * 1e6)
             gate.set()
-            drain(60)
+            settle(60)
     return statistics.median(samples)
 
 

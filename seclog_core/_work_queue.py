@@ -54,8 +54,17 @@ class WorkQueue(Generic[T]):
         name: str,
         full_failure: str | None = None,
         where: str = "work_queue",
+        handle_many: Callable[[list[T]], object] | None = None,
+        linger: float = 0.0,
+        batch_max: int = 256,
     ) -> None:
         self._handle = handle
+        # With ``handle_many``, the worker hands over what queued up within ``linger``
+        # seconds of the first item (at most ``batch_max``; a drain ends the wait), so a
+        # handler can share one transaction between them.
+        self._handle_many = handle_many
+        self._linger = max(0.0, linger)
+        self._batch_max = max(1, batch_max)
         self.maxsize = max(1, maxsize)
         self._name = name
         self._full_failure = full_failure  # reported when put() refuses an item
@@ -67,7 +76,10 @@ class WorkQueue(Generic[T]):
         # Held while an item is handled: a fork waits (bounded) until the worker is
         # between items, so no lock it takes while handling is copied held.
         self._busy = threading.Lock()
+        # Set while someone waits in drain(): a handler that waits on purpose stops waiting.
+        self.draining = threading.Event()
         self.dropped = 0
+        self._in_hand = 0  # items the worker took and is handling
         _queues.add(self)
 
     def put(self, item: T) -> bool:
@@ -83,8 +95,10 @@ class WorkQueue(Generic[T]):
         return True
 
     def pending(self) -> int:
-        """Items not yet taken by the worker (approximate while others put)."""
-        return self._queue.qsize()
+        """Items not yet handled: queued, or taken and being handled (approximate while
+        others put). What a handler queues elsewhere is queued before its items count
+        as handled, so a settle that sees nothing pending anywhere is really done."""
+        return self._queue.qsize() + self._in_hand
 
     def on_worker(self) -> bool:
         """True on this queue's worker thread (where waiting for it would deadlock)."""
@@ -99,6 +113,7 @@ class WorkQueue(Generic[T]):
         deadline = time.monotonic() + max(0.0, timeout)
         # The item being handled is no longer in the queue: a marker behind it says when
         # it is done; items queued while handling (an alert's own events) are waited for too.
+        self.draining.set()
         while True:
             if self._thread is None:
                 self._start()
@@ -137,6 +152,7 @@ class WorkQueue(Generic[T]):
         self._worker_ident = None
         self._starting = threading.Lock()
         self._busy = threading.Lock()
+        self._in_hand = 0
 
 
 _queues: weakref.WeakSet[WorkQueue[Any]] = weakref.WeakSet()
@@ -157,18 +173,55 @@ def _work(owner_ref: weakref.ref[WorkQueue[Any]], items: queue.SimpleQueue[Any])
                 return
             continue
         if isinstance(item, _Marker):
-            item.reached.set()
+            _reached(owner_ref, item, items)
             continue
         owner = owner_ref()
         if owner is None:
             return
+        batch, marker = _collect(owner, item, items)
+        owner._in_hand = len(batch)
         try:
             with owner._busy:
-                owner._handle(item)
+                if owner._handle_many is not None:
+                    owner._handle_many(batch)
+                else:
+                    owner._handle(item)
         except Exception as exc:  # the handler reports its own; this is a last guard
             report_failure(f"{owner._where}.worker", exc)
+        owner._in_hand = 0
+        if marker is not None:
+            _reached(owner_ref, marker, items)
         # An item may reach back to its owner: an idle worker holds neither.
-        del owner, item
+        del owner, item, batch
+
+
+def _reached(
+    owner_ref: weakref.ref[WorkQueue[Any]], marker: _Marker, items: queue.SimpleQueue[Any]
+) -> None:
+    owner = owner_ref()
+    if owner is not None and not items.qsize():
+        owner.draining.clear()  # nobody is left waiting behind this marker
+    marker.reached.set()
+
+
+def _collect(
+    owner: WorkQueue[Any], first: Any, items: queue.SimpleQueue[Any]
+) -> tuple[list[Any], _Marker | None]:
+    """The items to hand over with ``first``, and a drain's marker that ended the wait."""
+    batch = [first]
+    if owner._handle_many is None:
+        return batch, None
+    deadline = time.monotonic() + owner._linger
+    while len(batch) < owner._batch_max:
+        remaining = deadline - time.monotonic()
+        try:
+            found = items.get(timeout=remaining) if remaining > 0 else items.get_nowait()
+        except queue.Empty:
+            break
+        if isinstance(found, _Marker):
+            return batch, found  # someone waits: hand over now, then tell them
+        batch.append(found)
+    return batch, None
 
 
 def drain_all(
@@ -219,6 +272,6 @@ if hasattr(os, "register_at_fork"):
 
 
 def pending_total() -> int:
-    """Items queued and not yet taken (approximate while others put), in every queue but
-    the one whose worker is asking (it cannot wait for itself)."""
+    """Items queued and not yet handled (approximate while others put), in every queue
+    but the one whose worker is asking (it cannot wait for itself)."""
     return sum(pending.pending() for pending in list(_queues) if not pending.on_worker())

@@ -13,6 +13,8 @@ order (see ``worker``). Alerts carry the triggering request's facts and trace.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -82,6 +84,20 @@ class _Item(NamedTuple):
     context: RequestContext | None
     trace: otel_context.Context | None
     at: float  # when it happened: windows count event time, not when the worker got to it
+    queued: float = 0.0  # time.monotonic() when queued (a success waits SUCCESS_GRACE)
+
+
+class _Raised(NamedTuple):
+    """An alert decided while counting: emitted and handed to callbacks afterwards."""
+
+    rule: Rule
+    key: str  # as it may be logged
+    key_field: str
+    counted: int
+    reason: str
+    attributes: dict[str, object]
+    context: RequestContext | None
+    trace: otel_context.Context | None
 
 
 # The event types the engine counts (any type also counts for its attack-tool user agent).
@@ -99,6 +115,20 @@ def _trace_of(ctx: RequestContext | None, observed: bool) -> otel_context.Contex
         if found is not None:
             return found
     return otel_context.get_current()
+
+
+# A successful login is judged this long after it happened: failures other workers
+# saw just before it are in the shared state by then (they too pass two queues).
+SUCCESS_GRACE = 0.2
+
+
+def _wait_for_other_workers(items: list[_Item], draining: threading.Event) -> None:
+    # A flush (or a test reading its events) does not wait out the grace.
+    latest = max((i.queued for i in items if i.name == "authn_login_success"), default=None)
+    if latest is not None:
+        delay = latest + SUCCESS_GRACE - time.monotonic()
+        if delay > 0:
+            draining.wait(min(delay, SUCCESS_GRACE))
 
 
 class DetectorEngine:
@@ -128,7 +158,11 @@ class DetectorEngine:
         self._context: RequestContext | None = None
         self._now = 0.0
         self._trace: otel_context.Context | None = None
-        self.queue: DetectionQueue[_Item] = DetectionQueue(self._handle, name="seclog-detect")
+        # Callbacks of alerts raised inside a batch, run once its state is written.
+        self._deferred: list[_Raised] | None = None
+        self.queue: DetectionQueue[_Item] = DetectionQueue(
+            self._handle, name="seclog-detect", handle_many=self._handle_many
+        )
 
     # --- inputs --------------------------------------------------------------------
 
@@ -149,7 +183,9 @@ class DetectorEngine:
                 return
             ctx = current_request_context()
             trace_ctx = _trace_of(ctx, True)
-            self.queue.put(_Item(kind.name, attrs, 0, detached(ctx), trace_ctx, self.clock()))
+            queued = time.monotonic()
+            item = _Item(kind.name, attrs, 0, detached(ctx), trace_ctx, self.clock(), queued)
+            self.queue.put(item)
         except Exception as exc:
             report_failure("detect.observe", exc)
 
@@ -169,6 +205,31 @@ class DetectorEngine:
         return self.queue.drain(timeout)
 
     # --- on the worker thread --------------------------------------------------------
+
+    def _handle_many(self, items: list[_Item]) -> None:
+        """Count what queued up together in one state transaction (SQLite: each row read
+        and written once); its alerts are emitted, and their callbacks run, after it is
+        written, in order."""
+        _wait_for_other_workers(items, self.queue.draining)
+        batch = getattr(self.backend, "batch", None)
+        self._deferred = []
+        try:
+            with batch() if batch is not None else contextlib.nullcontext():
+                for item in items:
+                    self._handle(item)
+        except Exception as exc:
+            report_failure("detect.batch", exc)
+        finally:
+            deferred, self._deferred = self._deferred, None
+            for raised in deferred:
+                token = otel_context.attach(raised.trace) if raised.trace is not None else None
+                try:
+                    self._raise(raised)
+                except Exception as exc:
+                    report_failure("detect.alert", exc)
+                finally:
+                    if token is not None:
+                        otel_context.detach(token)
 
     def _handle(self, item: _Item) -> None:
         # The alerts join the triggering event's trace, and callbacks run in it.
@@ -461,21 +522,34 @@ class DetectorEngine:
         if extra_attributes:
             attributes.update(extra_attributes)
         ctx = ctx if ctx is not None else self._context
+        raised = _Raised(rule, shown or "", key_field, count, reason, attributes, ctx, self._trace)
+        if self._deferred is not None:
+            # Emitted and handed to callbacks once the batch's state is written: the
+            # shared state file is never held while an alert is exported or handled.
+            self._deferred.append(raised)
+        else:
+            self._raise(raised)
+
+    def _raise(self, raised: _Raised) -> None:
         event = self.pipeline.emit(
-            rule.emits, attributes, body=reason, context=ctx, trace_context=self._trace
+            raised.rule.emits,
+            raised.attributes,
+            body=raised.reason,
+            context=raised.context,
+            trace_context=raised.trace,
         )
         logged = event.attributes if event is not None else {}
         run_callbacks(
             Alert(
-                rule=rule.name,
-                key=shown or "",
-                key_field=key_field,
-                reason=reason,
-                count=count,
-                window_seconds=rule.window,
+                rule=raised.rule.name,
+                key=raised.key,
+                key_field=raised.key_field,
+                reason=raised.reason,
+                count=raised.counted,
+                window_seconds=raised.rule.window,
                 event=event,
                 identity={f: v for f, v in logged.items() if f in _IDENTITY},
-                context=ctx,
+                context=raised.context,
             )
         )
 

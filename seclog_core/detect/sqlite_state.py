@@ -2,7 +2,8 @@
 
 One file per service in seclog's state directory, one row per counted key
 (account, client, the app) holding every rule's window for it. Each event's
-hits are one ``BEGIN IMMEDIATE`` transaction, so workers of a pre-fork server
+hits are one ``BEGIN IMMEDIATE`` transaction (or the events the detection thread
+handles together, see :meth:`SQLiteState.batch`), so workers of a pre-fork server
 (gunicorn, uvicorn ``--workers``) count together and exactly one of them claims
 a cooldown. Keys are digested (user names and addresses never reach the disk)
 and rows are bounded in number and size, so the file stays small whatever an
@@ -25,16 +26,21 @@ import threading
 import time
 import weakref
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from .._internal import logger, report_failure
 from .state import Hit, HitResult, MemoryState
 
 __all__ = ["SQLiteState", "default_state_dir", "state_file"]
 
+_T = TypeVar("_T")
+
 RETRY_AFTER = 30.0
 # A writer waits this long for another worker's transaction before using per-process state.
-_BUSY_MS = 200
+# Only seclog's detection thread writes, so the wait never reaches a request; a loaded
+# machine can stretch another worker's short transaction well past a few milliseconds.
+_BUSY_MS = 1000
 # Expired rows are swept, and buckets trimmed to max_keys, every this many writes per process.
 _SWEEP_EVERY = 512
 
@@ -171,6 +177,19 @@ def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+class _Session:
+    """One batch's transaction: the rows it read, and which it changed."""
+
+    __slots__ = ("conn", "dirty", "failed", "now", "rows")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.rows: dict[str, dict[str, tuple[float, bytes]]] = {}
+        self.dirty: set[str] = set()
+        self.failed = False
+        self.now = 0.0
+
+
 class SQLiteState:
     """Host-wide detector state in one SQLite file, with a per-process fallback."""
 
@@ -188,7 +207,9 @@ class SQLiteState:
         self.retry_after = retry_after
         self.failures = 0
         self.available = True
-        self._lock = threading.Lock()
+        # Re-entrant: a batch holds it while the calls inside take it again.
+        self._lock = threading.RLock()
+        self._session: _Session | None = None
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._down_until = 0.0
@@ -198,64 +219,108 @@ class SQLiteState:
     # --- the StateBackend protocol ---------------------------------------------------
 
     def hit_many(self, hits: Sequence[Hit], now: float) -> list[HitResult]:
-        try:
-            with self._lock:
-                conn = self._connection()
-                if conn is not None:
-                    return self._hit_many(conn, hits, now)
-        except Exception as exc:
-            self._down(exc)
-        return self.fallback.hit_many(hits, now)
+        found = self._on_file(lambda conn: self._hit_many(conn, hits, now))
+        return found if found is not None else self.fallback.hit_many(hits, now)
 
     def take(self, bucket: str, key: str, window: float, now: float) -> int:
-        try:
-            with self._lock:
-                conn = self._connection()
-                if conn is not None:
-                    with conn:
-                        conn.execute("BEGIN IMMEDIATE")
-                        entries = self._load(conn, key, now)
-                        entry = entries.pop(bucket, None)
-                        self._store(conn, key, entries)
-                    times = _unpack(entry[1]) if entry is not None else None
-                    kept = times if isinstance(times, list) else []
-                    return sum(1 for t in kept if t > now - window)
-        except Exception as exc:
-            self._down(exc)
-        return self.fallback.take(bucket, key, window, now)
+        def on_file(conn: sqlite3.Connection) -> int:
+            with self._transaction(conn):
+                entries = self._load(conn, key, now)
+                entry = entries.pop(bucket, None)
+                self._store(conn, key, entries)
+            times = _unpack(entry[1]) if entry is not None else None
+            kept = times if isinstance(times, list) else []
+            return sum(1 for t in kept if t > now - window)
+
+        found = self._on_file(on_file)
+        return found if found is not None else self.fallback.take(bucket, key, window, now)
 
     def count(self, bucket: str, key: str, window: float, now: float) -> int:
-        try:
-            with self._lock:
-                conn = self._connection()
-                if conn is not None:
-                    entry = self._load(conn, key, now).get(bucket)
-                    data = _unpack(entry[1]) if entry is not None else None
-                    values: list[float] = list(
-                        data.values() if isinstance(data, dict) else data or ()
-                    )
-                    return sum(1 for t in values if t > now - window)
-        except Exception as exc:
-            self._down(exc)
-        return self.fallback.count(bucket, key, window, now)
+        def on_file(conn: sqlite3.Connection) -> int:
+            entry = self._load(conn, key, now).get(bucket)
+            data = _unpack(entry[1]) if entry is not None else None
+            values: list[float] = list(data.values() if isinstance(data, dict) else data or ())
+            return sum(1 for t in values if t > now - window)
+
+        found = self._on_file(on_file)
+        return found if found is not None else self.fallback.count(bucket, key, window, now)
 
     def claim(self, bucket: str, key: str, cooldown: float, now: float) -> bool:
-        try:
-            with self._lock:
+        def on_file(conn: sqlite3.Connection) -> bool:
+            with self._transaction(conn):
+                entries = self._load(conn, key, now)
+                claimed = _claim(entries, bucket, cooldown, now)
+                if claimed:
+                    self._store(conn, key, entries)
+            return claimed
+
+        found = self._on_file(on_file)
+        return found if found is not None else self.fallback.claim(bucket, key, cooldown, now)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Count several events in one transaction: each row is read once and written
+        once at the end (the detection thread's backlog). Without the file, calls inside
+        fall back one by one as usual."""
+        with self._lock:
+            session: _Session | None = None
+            try:
                 conn = self._connection()
                 if conn is not None:
-                    with conn:
-                        conn.execute("BEGIN IMMEDIATE")
-                        entries = self._load(conn, key, now)
-                        claimed = _claim(entries, bucket, cooldown, now)
-                        if claimed:
-                            self._store(conn, key, entries)
-                        return claimed
-        except Exception as exc:
-            self._down(exc)
-        return self.fallback.claim(bucket, key, cooldown, now)
+                    conn.execute("BEGIN IMMEDIATE")
+                    session = self._session = _Session(conn)
+            except Exception as exc:
+                self._down(exc)
+            try:
+                yield
+            finally:
+                self._session = None
+                if session is not None:
+                    self._finish(session)
 
     # --- internals --------------------------------------------------------------------
+
+    def _on_file(self, work: Callable[[sqlite3.Connection], _T]) -> _T | None:
+        """``work`` on the shared file; None (the caller uses per-process state) when the
+        file is unusable or failed, which is reported and backed off."""
+        try:
+            with self._lock:
+                session = self._session
+                if session is not None:
+                    return work(session.conn) if not session.failed else None
+                conn = self._connection()
+                if conn is not None:
+                    return work(conn)
+        except Exception as exc:
+            if self._session is not None:
+                self._session.failed = True
+            self._down(exc)
+        return None
+
+    @contextlib.contextmanager
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[None]:
+        # Inside a batch the batch is the transaction.
+        if self._session is not None:
+            yield
+            return
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            yield
+
+    def _finish(self, session: _Session) -> None:
+        if session.failed:
+            return  # reported, and the connection closed (its transaction with it)
+        conn = session.conn
+        try:
+            for key in session.dirty:
+                self._write(conn, key, session.rows[key])
+            conn.commit()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            self._down(exc)
+            return
+        self._count_write(conn, session.now)
 
     def _hit_many(
         self, conn: sqlite3.Connection, hits: Sequence[Hit], now: float
@@ -264,8 +329,7 @@ class SQLiteState:
         # touches three rows (account, client, app), the cost of a commit is per row.
         rows: dict[str, dict[str, tuple[float, bytes]]] = {}
         results: list[HitResult] = []
-        with conn:  # one transaction: all hits of one event, atomically across workers
-            conn.execute("BEGIN IMMEDIATE")
+        with self._transaction(conn):  # all hits of one event, atomically across workers
             for hit in hits:
                 entries = rows.get(hit.key)
                 if entries is None:
@@ -273,20 +337,43 @@ class SQLiteState:
                 results.append(_hit(entries, hit, now))
             for key, entries in rows.items():
                 self._store(conn, key, entries)
+        if self._session is None:
+            self._count_write(conn, now)
+        else:
+            self._session.now = max(self._session.now, now)
+        return results
+
+    def _count_write(self, conn: sqlite3.Connection, now: float) -> None:
         self._writes += 1
         if self._writes % _SWEEP_EVERY == 0:
             self._sweep(conn, now)
-        return results
 
     def _load(
         self, conn: sqlite3.Connection, key: str, now: float
     ) -> dict[str, tuple[float, bytes]]:
+        session = self._session
+        if session is not None and key in session.rows:
+            return session.rows[key]
         row = conn.execute("SELECT data FROM counters WHERE key = ?", (digest(key),)).fetchone()
         if row is None or not isinstance(row[0], bytes):
-            return {}
-        return {name: entry for name, entry in _decode(row[0]).items() if entry[0] > now}
+            entries: dict[str, tuple[float, bytes]] = {}
+        else:
+            entries = {name: entry for name, entry in _decode(row[0]).items() if entry[0] > now}
+        if session is not None:
+            session.rows[key] = entries
+        return entries
 
     def _store(
+        self, conn: sqlite3.Connection, key: str, entries: dict[str, tuple[float, bytes]]
+    ) -> None:
+        session = self._session
+        if session is not None:
+            session.rows[key] = entries
+            session.dirty.add(key)
+            return
+        self._write(conn, key, entries)
+
+    def _write(
         self, conn: sqlite3.Connection, key: str, entries: dict[str, tuple[float, bytes]]
     ) -> None:
         if not entries:

@@ -1,7 +1,8 @@
 """Detection off the request path: one bounded queue and background thread per engine.
 
 The request thread only appends what detection needs; seclog's thread counts it
-in the state backend (SQLite, Redis, memory) and emits the alerts. A full queue
+in the state backend (SQLite, Redis, memory) and emits the alerts; what queued up
+meanwhile is counted together, in one state transaction. A full queue
 drops the item and counts ``detect.queue_full``. :func:`drain` waits, bounded,
 until every queued item is handled, so alerts go out before telemetry is flushed.
 """
@@ -9,35 +10,63 @@ until every queued item is handled, so alerts go out before telemetry is flushed
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from .._work_queue import DEFAULT_QUEUE_SIZE, DRAIN_TIMEOUT, WorkQueue, drain_all
+from .._work_queue import DEFAULT_QUEUE_SIZE, DRAIN_TIMEOUT, WorkQueue
 
-__all__ = ["DEFAULT_QUEUE_SIZE", "DRAIN_TIMEOUT", "DetectionQueue", "drain"]
+__all__ = [
+    "BATCH_LINGER",
+    "BATCH_MAX",
+    "DEFAULT_QUEUE_SIZE",
+    "DRAIN_TIMEOUT",
+    "DetectionQueue",
+    "drain",
+]
 
 T = TypeVar("T")
+
+# How long the detection thread waits for more events before counting what it has:
+# none. What queued up while it counted the last batch (a burst, an attack) is counted
+# together in one state transaction; waiting longer would let another worker read the
+# shared state before this one's failures are in it (success-after-failures).
+BATCH_LINGER = 0.0
+# At most this many events per transaction: other workers wait for the shared file
+# while one counts.
+BATCH_MAX = 64
 
 
 class DetectionQueue(WorkQueue[T]):
     """Items handed to ``handle`` on one daemon thread, in order; a full queue drops."""
 
     def __init__(
-        self, handle: Callable[[T], object], *, maxsize: int = DEFAULT_QUEUE_SIZE, name: str
+        self,
+        handle: Callable[[T], object],
+        *,
+        maxsize: int = DEFAULT_QUEUE_SIZE,
+        name: str,
+        handle_many: Callable[[list[T]], object] | None = None,
     ) -> None:
         super().__init__(
-            handle, maxsize=maxsize, name=name, full_failure="detect.queue_full", where="detect"
+            handle,
+            maxsize=maxsize,
+            name=name,
+            full_failure="detect.queue_full",
+            where="detect",
+            handle_many=handle_many,
+            linger=BATCH_LINGER,
+            batch_max=BATCH_MAX,
         )
 
 
-def _is_detection(queue: WorkQueue[Any]) -> bool:
-    return isinstance(queue, DetectionQueue)
-
-
 def drain(timeout: float = DRAIN_TIMEOUT) -> bool:
-    """Wait (at most ``timeout`` seconds in all) until every detector queue is handled.
+    """Wait (at most ``timeout`` seconds in all) until every event emitted so far has been
+    counted by the detectors and their alerts are out.
 
     Alerts of events already emitted are then out. Called before every flush and
     at shutdown; tests asserting an alert right after a request call it (the
     ``security_events`` capture does). True when nothing is left pending.
     """
-    return drain_all(timeout, only=_is_detection)
+    from ..pipeline import settle
+
+    # Events reach the detectors through the pipeline's own thread: settle both.
+    return settle(timeout)

@@ -76,8 +76,10 @@ def test_async_login_failure_success_and_logout(bob: User, events: CapturedEvent
         assert (await client.post("/async/logout/")).status_code == 200
 
     async_to_sync(scenario)()
-    assert events.types[:1] == ["authn_login_fail"]
-    assert "authn_login_success" in events.types and events.types[-1] == "authn_logout"
+    # The detectors' verdict on the success (success after failures) comes from their own
+    # thread, a moment later: the request events are compared apart from it.
+    requests = [t for t in events.types if t != "authn_login_successafterfail"]
+    assert requests == ["authn_login_fail", "authn_login_success", "authn_logout"]
     assert events.one("authn_login_fail").attributes["user.name"] == "bob"
     # the 401 the view answered is already explained by the failed login
     assert "authn_fail" not in events.types

@@ -103,7 +103,7 @@ def test_a_full_queue_drops_and_counts_without_waiting() -> None:
     before = failure_counts().get("detect.queue_full", 0)
     assert pending.put(1)
     deadline = time.monotonic() + 5
-    while pending.pending() and time.monotonic() < deadline:  # the worker holds item 1
+    while not pending._in_hand and time.monotonic() < deadline:  # the worker holds item 1
         time.sleep(0.01)
     assert pending.put(2) and pending.put(3)
     started = time.perf_counter()

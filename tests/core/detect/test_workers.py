@@ -63,6 +63,7 @@ def _serve(kind: str, receiver: Receiver, tmp: Path, **settings: str) -> Iterato
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
+        _wait_for_every_worker(url, deadline + 20)
         yield url
     finally:
         proc.terminate()
@@ -71,6 +72,15 @@ def _serve(kind: str, receiver: Receiver, tmp: Path, **settings: str) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def _wait_for_every_worker(url: str, deadline: float) -> None:
+    """Until each worker has answered once: a loaded machine boots them one by one."""
+    seen: set[str] = set()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        while len(seen) < WORKERS and time.monotonic() < deadline:
+            probe = lambda _: httpx.get(url + "/", timeout=10).text  # noqa: E731
+            seen |= set(pool.map(probe, range(WORKERS)))
 
 
 def _login(url: str, user: str, password: str = "wrong") -> str:

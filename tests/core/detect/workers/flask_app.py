@@ -16,7 +16,8 @@ SecLog(app)
 
 @app.get("/")
 def index() -> str:
-    return "ok"
+    time.sleep(0.05)  # held a while, so concurrent probes find every worker
+    return str(os.getpid())
 
 
 @app.get("/login")

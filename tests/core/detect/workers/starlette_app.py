@@ -16,7 +16,8 @@ from seclog_asgi import SecurityLoggingMiddleware
 
 
 async def index(_request: Request) -> PlainTextResponse:
-    return PlainTextResponse("ok")
+    time.sleep(0.05)  # blocks a while, so concurrent probes find every worker
+    return PlainTextResponse(str(os.getpid()))
 
 
 async def login(request: Request) -> PlainTextResponse:
