@@ -78,18 +78,27 @@ def _trusted_dir(path: str) -> None:
         raise PermissionError(f"{path} is writable by other users")
 
 
+# A window as counted: timestamps of a count, or {member: last seen} of a distinct set.
+_Window = list[float] | dict[str, float]
+# A row's entry: its expiry, and its window packed as read from the file, or as last
+# counted (packed when the row is written: a batch packs a busy row once, not per hit).
+_Entry = tuple[float, "bytes | _Window"]
+
+
 # Rows hold packed doubles, not JSON: encoding is most of the cost of a hit.
-def _pack_counts(times: list[float]) -> bytes:
-    return b"C" + array("d", times).tobytes()
+def _pack(data: bytes | _Window) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, list):
+        return b"C" + array("d", data).tobytes()
+    times = array("d", data.values()).tobytes()
+    return b"M" + len(times).to_bytes(4, "little") + times + "\0".join(data).encode()
 
 
-def _pack_members(kept: list[tuple[str, float]]) -> bytes:
-    times = array("d", [t for _, t in kept]).tobytes()
-    return b"M" + len(times).to_bytes(4, "little") + times + "\0".join(m for m, _ in kept).encode()
-
-
-def _unpack(blob: object) -> list[float] | dict[str, float] | None:
+def _unpack(blob: object) -> _Window | None:
     """Timestamps of a count, or {member: last seen} of a distinct set."""
+    if isinstance(blob, (list, dict)):
+        return blob
     if not isinstance(blob, bytes) or not blob:
         return None
     if blob[:1] == b"C":
@@ -107,17 +116,18 @@ _ENTRY = struct.Struct("<dI")  # expires, size of the packed window
 _KEY_KINDS = 3
 
 
-def _encode(entries: dict[str, tuple[float, bytes]]) -> bytes:
+def _encode(entries: dict[str, _Entry]) -> bytes:
     """One row: per rule (bucket) its expiry and packed window, or a cooldown's expiry."""
     parts: list[bytes] = []
-    for name, (expires, data) in entries.items():
+    for name, (expires, window) in entries.items():
+        data = _pack(window)
         raw = name.encode()
         parts += (bytes((len(raw),)), raw, _ENTRY.pack(expires, len(data)), data)
     return b"".join(parts)
 
 
-def _decode(blob: bytes) -> dict[str, tuple[float, bytes]]:
-    entries: dict[str, tuple[float, bytes]] = {}
+def _decode(blob: bytes) -> dict[str, _Entry]:
+    entries: dict[str, _Entry] = {}
     at, end = 0, len(blob)
     while at < end:
         size = blob[at]
@@ -130,7 +140,7 @@ def _decode(blob: bytes) -> dict[str, tuple[float, bytes]]:
     return entries
 
 
-def _hit(entries: dict[str, tuple[float, bytes]], hit: Hit, now: float) -> HitResult:
+def _hit(entries: dict[str, _Entry], hit: Hit, now: float) -> HitResult:
     horizon = now - hit.window
     entry = entries.get(hit.bucket)
     data = _unpack(entry[1]) if entry is not None else None
@@ -139,7 +149,7 @@ def _hit(entries: dict[str, tuple[float, bytes]], hit: Hit, now: float) -> HitRe
         times.append(now)
         del times[: max(0, len(times) - hit.cap)]
         count = len(times)
-        stored = _pack_counts(times)
+        stored: _Window = times
     else:
         members = dict(data) if isinstance(data, dict) else {}
         member = hit.member
@@ -149,16 +159,14 @@ def _hit(entries: dict[str, tuple[float, bytes]], hit: Hit, now: float) -> HitRe
         members[member] = now
         kept = [(m, t) for m, t in members.items() if t > horizon][-hit.cap :]
         count = len(kept)
-        stored = _pack_members(kept)
+        stored = dict(kept)
     entries[hit.bucket] = (now + hit.window, stored)
     if hit.threshold <= 0 or count < hit.threshold:
         return HitResult(count, False)
     return HitResult(count, _claim(entries, hit.bucket, hit.cooldown, now))
 
 
-def _claim(
-    entries: dict[str, tuple[float, bytes]], bucket: str, cooldown: float, now: float
-) -> bool:
+def _claim(entries: dict[str, _Entry], bucket: str, cooldown: float, now: float) -> bool:
     slot = "!" + bucket  # the cooldown lives next to the window it guards
     current = entries.get(slot)
     if current is not None and current[0] > now:
@@ -184,7 +192,7 @@ class _Session:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.rows: dict[str, dict[str, tuple[float, bytes]]] = {}
+        self.rows: dict[str, dict[str, _Entry]] = {}
         self.dirty: set[str] = set()
         self.failed = False
         self.now = 0.0
@@ -327,7 +335,7 @@ class SQLiteState:
     ) -> list[HitResult]:
         # One row per key holds every rule's window and cooldown for it: a failed login
         # touches three rows (account, client, app), the cost of a commit is per row.
-        rows: dict[str, dict[str, tuple[float, bytes]]] = {}
+        rows: dict[str, dict[str, _Entry]] = {}
         results: list[HitResult] = []
         with self._transaction(conn):  # all hits of one event, atomically across workers
             for hit in hits:
@@ -348,24 +356,20 @@ class SQLiteState:
         if self._writes % _SWEEP_EVERY == 0:
             self._sweep(conn, now)
 
-    def _load(
-        self, conn: sqlite3.Connection, key: str, now: float
-    ) -> dict[str, tuple[float, bytes]]:
+    def _load(self, conn: sqlite3.Connection, key: str, now: float) -> dict[str, _Entry]:
         session = self._session
         if session is not None and key in session.rows:
             return session.rows[key]
         row = conn.execute("SELECT data FROM counters WHERE key = ?", (digest(key),)).fetchone()
         if row is None or not isinstance(row[0], bytes):
-            entries: dict[str, tuple[float, bytes]] = {}
+            entries: dict[str, _Entry] = {}
         else:
             entries = {name: entry for name, entry in _decode(row[0]).items() if entry[0] > now}
         if session is not None:
             session.rows[key] = entries
         return entries
 
-    def _store(
-        self, conn: sqlite3.Connection, key: str, entries: dict[str, tuple[float, bytes]]
-    ) -> None:
+    def _store(self, conn: sqlite3.Connection, key: str, entries: dict[str, _Entry]) -> None:
         session = self._session
         if session is not None:
             session.rows[key] = entries
@@ -373,9 +377,7 @@ class SQLiteState:
             return
         self._write(conn, key, entries)
 
-    def _write(
-        self, conn: sqlite3.Connection, key: str, entries: dict[str, tuple[float, bytes]]
-    ) -> None:
+    def _write(self, conn: sqlite3.Connection, key: str, entries: dict[str, _Entry]) -> None:
         if not entries:
             conn.execute("DELETE FROM counters WHERE key = ?", (digest(key),))
             return
