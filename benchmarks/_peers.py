@@ -55,6 +55,21 @@ def _detectors(module: ModuleType, settings: Settings) -> list[Row]:
                 f"process state {process:.1f} µs/event",
             )
         )
+    # The same comparison on the detection thread, where the counting now runs.
+    host_worker = costs.get("worker (host state, SQLite WAL)")
+    process_worker = costs.get("worker (process state, memory)")
+    if host_worker and process_worker:
+        rows.append(
+            Row(
+                "detectors",
+                "detection thread, shared state vs per process",
+                "seclog, host state",
+                host_worker,
+                "µs/event",
+                f"{host_worker / process_worker:.2f}x",
+                note=f"process state {process_worker:.1f} µs/event, off the request thread",
+            )
+        )
     return rows
 
 
