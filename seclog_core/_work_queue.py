@@ -57,8 +57,17 @@ class WorkQueue(Generic[T]):
         handle_many: Callable[[list[T]], object] | None = None,
         linger: float = 0.0,
         batch_max: int = 256,
+        gather: float = 0.0,
+        gather_max: int = 512,
     ) -> None:
         self._handle = handle
+        # With ``gather``, a worker that was idle lets a burst gather for that long (or
+        # until ``gather_max`` items wait, or a drain) before it starts: queueing then
+        # wakes nobody, and the work runs after the burst instead of fighting the
+        # emitting thread for the GIL during it (as the SDK's batch processors do).
+        self._gather = max(0.0, gather)
+        self._gather_max = max(1, gather_max)
+        self._wake = threading.Event()
         # With ``handle_many``, the worker hands over what queued up within ``linger``
         # seconds of the first item (at most ``batch_max``; a drain ends the wait), so a
         # handler can share one transaction between them.
@@ -80,11 +89,13 @@ class WorkQueue(Generic[T]):
         self.draining = threading.Event()
         self.dropped = 0
         self._in_hand = 0  # items the worker took and is handling
+        self.handled = 0  # items handled so far (written by the worker only)
         _queues.add(self)
 
     def put(self, item: T) -> bool:
         """Queue ``item`` without ever waiting; False (counted) when the queue is full."""
-        if self._queue.qsize() >= self.maxsize:
+        size = self._queue.qsize()
+        if size >= self.maxsize:
             self.dropped += 1
             if self._full_failure is not None:
                 report_failure(self._full_failure)
@@ -92,6 +103,8 @@ class WorkQueue(Generic[T]):
         self._queue.put(item)
         if self._thread is None:
             self._start()
+        if size + 1 >= self._gather_max:
+            self._wake.set()
         return True
 
     def pending(self) -> int:
@@ -119,6 +132,7 @@ class WorkQueue(Generic[T]):
                 self._start()
             marker = _Marker()
             self._queue.put(marker)
+            self._wake.set()  # a gathering worker starts now
             if not marker.reached.wait(max(0.0, deadline - time.monotonic())):
                 return False
             if not self._queue.qsize():
@@ -153,6 +167,7 @@ class WorkQueue(Generic[T]):
         self._starting = threading.Lock()
         self._busy = threading.Lock()
         self._in_hand = 0
+        self._wake = threading.Event()
 
 
 _queues: weakref.WeakSet[WorkQueue[Any]] = weakref.WeakSet()
@@ -165,6 +180,10 @@ def _work(owner_ref: weakref.ref[WorkQueue[Any]], items: queue.SimpleQueue[Any])
         return
     owner._worker_ident = threading.get_ident()
     del owner
+    # The first item is handled at once: what it starts lazily (the exporters' threads,
+    # the detection thread) then exists before a quick script's exit, which can start
+    # no thread, drains the rest.
+    idle = False
     while True:
         try:
             item = items.get(timeout=_IDLE_CHECK)
@@ -174,10 +193,17 @@ def _work(owner_ref: weakref.ref[WorkQueue[Any]], items: queue.SimpleQueue[Any])
             continue
         if isinstance(item, _Marker):
             _reached(owner_ref, item, items)
+            idle = not items.qsize()
             continue
         owner = owner_ref()
         if owner is None:
             return
+        owner._in_hand = 1  # taken: still pending for a settle that looks now
+        if idle and owner._gather:
+            # Cleared first: a put or a drain from here on wakes it; one before shows below.
+            owner._wake.clear()
+            if items.qsize() + 1 < owner._gather_max and not owner.draining.is_set():
+                owner._wake.wait(owner._gather)
         batch, marker = _collect(owner, item, items)
         owner._in_hand = len(batch)
         try:
@@ -188,7 +214,9 @@ def _work(owner_ref: weakref.ref[WorkQueue[Any]], items: queue.SimpleQueue[Any])
                     owner._handle(item)
         except Exception as exc:  # the handler reports its own; this is a last guard
             report_failure(f"{owner._where}.worker", exc)
+        owner.handled += len(batch)
         owner._in_hand = 0
+        idle = not items.qsize()
         if marker is not None:
             _reached(owner_ref, marker, items)
         # An item may reach back to its owner: an idle worker holds neither.
@@ -269,6 +297,11 @@ if hasattr(os, "register_at_fork"):
         after_in_parent=_after_fork_in_parent,
         after_in_child=_reset_after_fork,
     )
+
+
+def handled_total() -> int:
+    """Items handled so far by every queue but the asking worker's (see pending_total)."""
+    return sum(q.handled for q in list(_queues) if not q.on_worker())
 
 
 def pending_total() -> int:

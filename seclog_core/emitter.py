@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -120,12 +121,13 @@ class RequestSpan:
     the request thread never cuts off an event still on its way.
     """
 
-    __slots__ = ("_closed", "_defer", "_end_requested", "span")
+    __slots__ = ("_closed", "_defer", "_end_requested", "_ended_at", "span")
 
     def __init__(self, defer: Callable[[Callable[[], None]], None]) -> None:
         self.span: Any = None  # the SDK span, once the first event was handled
         self._defer = defer  # runs a callable where the request's events are handled
         self._end_requested = False
+        self._ended_at: int | None = None
         self._closed = False
 
     def is_recording(self) -> bool:
@@ -137,6 +139,7 @@ class RequestSpan:
         if self._end_requested:
             return
         self._end_requested = True
+        self._ended_at = time.time_ns()  # the request's end, whenever the span is closed
         self._defer(self._close)
 
     def trace_context(self) -> otel_context.Context | None:
@@ -148,7 +151,7 @@ class RequestSpan:
         self._closed = True
         span = self.span
         if span is not None and span.is_recording():
-            span.end()
+            span.end(end_time=self._ended_at)
 
 
 class Emitter:
@@ -244,5 +247,6 @@ class Emitter:
     def finish(self, event: SecurityEvent, target: TraceTarget) -> None:
         """End the event's own short span (if any) and count it."""
         if target.own is not None:
-            target.own.end()
+            # The instant the event happened, however long it waited for seclog's thread.
+            target.own.end(end_time=event.timestamp_ns)
         self._counter.add(event.type.name, event.outcome)

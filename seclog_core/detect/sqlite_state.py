@@ -175,6 +175,21 @@ def _claim(entries: dict[str, _Entry], bucket: str, cooldown: float, now: float)
     return True
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. SQLite answers "locked" at once, without its busy wait,
+    while another worker is opening the same new file: retry for the busy wait's length
+    (on seclog's detection thread, never a request's)."""
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.005)
+
+
 def _close_quietly(conn: sqlite3.Connection) -> None:
     # Closing at collection time: nothing is left to report a failure to.
     with contextlib.suppress(Exception):
@@ -418,7 +433,7 @@ class SQLiteState:
         )
         try:
             conn.execute("PRAGMA page_size=1024")  # small rows: write fewer bytes per commit
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute(
                 "PRAGMA synchronous=NORMAL"
             )  # detector state may lose a moment on power loss

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from seclog_core import _otel_compat as compat
 from seclog_core.context import RequestContext, request_context
 from seclog_core.events import SecurityEvent
-from seclog_core.pipeline import Pipeline, new_pipeline, settle
+from seclog_core.pipeline import EVENT_GATHER, Pipeline, new_pipeline, settle
 from tests.support.otlp import otlp_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -362,3 +363,53 @@ def test_a_child_forked_while_seclogs_thread_sends_still_emits(
         result = json.loads(out.read() or "{}")
     os.waitpid(pid, 0)
     assert result == {"settled": True, "got": ["authz_admin"]}
+
+
+def test_a_burst_gathers_before_seclogs_thread_starts_on_it(batched: Batched) -> None:
+    """An idle thread lets a burst gather (queueing wakes nobody) and then handles it in
+    one go, in order; a flush starts it at once instead of waiting the gather out."""
+    seen: list[tuple[str, str]] = []
+    batched.pipeline.add_observer(
+        lambda event, _pipe: seen.append((threading.current_thread().name, event.type.name))
+    )
+    batched.pipeline.emit("authz_fail", {"security.reason": "warm-up"})  # handled at once
+    assert settle()
+    seen.clear()
+    time.sleep(0.1)  # seclog's thread is idle
+    started = time.monotonic()
+    for n in range(10):
+        batched.pipeline.emit("authz_fail", {"security.reason": f"r{n}"})
+        time.sleep(0.001)  # the request thread lets go of the GIL: seclog's could run
+    assert seen == []  # the whole burst was queued before seclog's thread took any of it
+    assert settle()
+    assert time.monotonic() - started < EVENT_GATHER + 1.0
+    assert seen == [("seclog-events", "authz_fail")] * 10
+    # Left alone, a burst is handled once the gather is over.
+    batched.pipeline.emit("authn_login_fail", {"user.name": "cy"})
+    deadline = time.monotonic() + 5
+    while len(seen) < 11 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen[-1] == ("seclog-events", "authn_login_fail")
+
+
+def test_spans_keep_the_requests_times_whenever_seclogs_thread_gets_to_them(
+    batched: Batched,
+) -> None:
+    """The request's span ends when the request did, and an event's own short span marks
+    the instant of the event, however long the events waited for seclog's thread."""
+    held = _Held()
+    batched.pipeline.add_observer(held)
+    batched.pipeline.emit("authz_fail", {"security.reason": "forbidden"})  # holds the thread
+    assert held.entered.wait(5)
+    with request_context(client_address="192.0.2.31", path="/login") as ctx:
+        ctx.pipeline = batched.pipeline
+        batched.pipeline.emit("authn_login_fail", {"user.name": "di"})
+    request_over = time.time_ns()
+    time.sleep(0.3)  # the events wait
+    held.release.set()
+    batched.delivered()
+    spans = batched.spans.get_finished_spans()
+    request = next(s for s in spans if s.name == "security.request")
+    assert request.start_time <= request.end_time <= request_over
+    short = next(s for s in spans if s.name == "security.authz_fail")
+    assert short.end_time == short.start_time

@@ -126,3 +126,16 @@ def test_seclog_check_warns_about_per_process_state():
         check._check_settings(report, load_settings({"detector_state": mode}, environ={}))
         found = [item for item in report.items if item.topic == "detectors"]
         assert found and found[0].level == level, (mode, found)
+
+
+def test_workers_opening_a_new_state_file_at_once_all_share_it(make_app, events, tmp_path):
+    """Workers starting together (gunicorn -w 2) open the new file at once: neither
+    falls back to counting alone (SQLite refuses a journal switch at once, without its
+    busy wait, while another connection sets the file up), so 5 + 5 failures alert."""
+    for attempt in range(12):
+        state_dir = str(tmp_path / str(attempt))
+        first, second = make_app(state_dir=state_dir), make_app(state_dir=state_dir)
+        for _ in range(5):
+            first.login("dave")
+            second.login("dave")
+        assert alerts(events) == ["authn_login_fail_max"] * (attempt + 1), attempt
