@@ -85,7 +85,7 @@ def _canonical_value(value: object) -> object:
     if isinstance(value, float):
         if math.isnan(value):
             return ["d", "nan"]
-        if value == int(value) and not math.isinf(value) and abs(value) < 2**53:
+        if not math.isinf(value) and abs(value) < 2**53 and value == int(value):
             return ["d", str(int(value))]  # 3.0 and 3 print alike across encoders
         return ["d", repr(value)]
     if isinstance(value, list | tuple):

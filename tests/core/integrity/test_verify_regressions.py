@@ -251,3 +251,13 @@ def test_a_flood_of_bad_records_is_counted_not_listed_one_by_one(
     assert code == 1
     assert out.count("UNACCOUNTED") == 21 and "... and 480 more unaccounted findings" in out
     assert len(out.splitlines()) < 40
+
+
+@pytest.mark.parametrize("edited", [float("inf"), float("-inf"), float("nan"), 1e300, 2.0**53])
+def test_a_non_finite_or_huge_float_has_a_canonical_form(edited: float) -> None:
+    """An edit that turns the body or an attribute into an infinite, NaN or huge float
+    is hashed like any value (the verifier reports a mismatch), never raises."""
+    signed = Signed("security.authn_login_fail", 1, edited, {"security.count": edited})
+    payload = canonical_bytes(signed)
+    assert payload != canonical_bytes(Signed("security.authn_login_fail", 1, 3.0, {}))
+    assert canonical_bytes(signed) == payload
