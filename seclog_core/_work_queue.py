@@ -55,7 +55,6 @@ class WorkQueue(Generic[T]):
         full_failure: str | None = None,
         where: str = "work_queue",
         handle_many: Callable[[list[T]], object] | None = None,
-        linger: float = 0.0,
         batch_max: int = 256,
         gather: float = 0.0,
         gather_max: int = 512,
@@ -68,11 +67,9 @@ class WorkQueue(Generic[T]):
         self._gather = max(0.0, gather)
         self._gather_max = max(1, gather_max)
         self._wake = threading.Event()
-        # With ``handle_many``, the worker hands over what queued up within ``linger``
-        # seconds of the first item (at most ``batch_max``; a drain ends the wait), so a
-        # handler can share one transaction between them.
+        # With ``handle_many``, the worker hands over what already waits behind the first
+        # item (at most ``batch_max``), so a handler can share one transaction between them.
         self._handle_many = handle_many
-        self._linger = max(0.0, linger)
         self._batch_max = max(1, batch_max)
         self.maxsize = max(1, maxsize)
         self._name = name
@@ -235,15 +232,13 @@ def _reached(
 def _collect(
     owner: WorkQueue[Any], first: Any, items: queue.SimpleQueue[Any]
 ) -> tuple[list[Any], _Marker | None]:
-    """The items to hand over with ``first``, and a drain's marker that ended the wait."""
+    """The items to hand over with ``first``, and a drain's marker found behind them."""
     batch = [first]
     if owner._handle_many is None:
         return batch, None
-    deadline = time.monotonic() + owner._linger
     while len(batch) < owner._batch_max:
-        remaining = deadline - time.monotonic()
         try:
-            found = items.get(timeout=remaining) if remaining > 0 else items.get_nowait()
+            found = items.get_nowait()
         except queue.Empty:
             break
         if isinstance(found, _Marker):
@@ -252,16 +247,13 @@ def _collect(
     return batch, None
 
 
-def drain_all(
-    timeout: float = DRAIN_TIMEOUT, *, only: Callable[[WorkQueue[Any]], bool] | None = None
-) -> bool:
-    """Wait (at most ``timeout`` seconds in all) until every queue (or those ``only``
-    accepts) has handled what was queued so far; True when nothing is left pending."""
+def drain_all(timeout: float = DRAIN_TIMEOUT) -> bool:
+    """Wait (at most ``timeout`` seconds in all) until every queue has handled what was
+    queued so far; True when nothing is left pending."""
     deadline = time.monotonic() + max(0.0, timeout)
     done = True
     for pending in list(_queues):
-        if only is None or only(pending):
-            done = pending.drain(max(0.0, deadline - time.monotonic())) and done
+        done = pending.drain(max(0.0, deadline - time.monotonic())) and done
     return done
 
 

@@ -15,7 +15,6 @@ from typing import TypeVar
 from .._work_queue import DEFAULT_QUEUE_SIZE, DRAIN_TIMEOUT, WorkQueue
 
 __all__ = [
-    "BATCH_LINGER",
     "BATCH_MAX",
     "DEFAULT_QUEUE_SIZE",
     "DRAIN_TIMEOUT",
@@ -25,13 +24,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-# How long the detection thread waits for more events before counting what it has:
-# none. What queued up while it counted the last batch (a burst, an attack) is counted
-# together in one state transaction; waiting longer would let another worker read the
-# shared state before this one's failures are in it (success-after-failures).
-BATCH_LINGER = 0.0
-# At most this many events per transaction: other workers wait for the shared file
-# while one counts.
+# The detection thread never waits for more events: what queued up while it counted
+# the last batch (a burst, an attack) is counted together in one state transaction, at
+# most this many at a time (other workers wait for the shared file while one counts).
 BATCH_MAX = 64
 
 
@@ -53,7 +48,6 @@ class DetectionQueue(WorkQueue[T]):
             full_failure="detect.queue_full",
             where="detect",
             handle_many=handle_many,
-            linger=BATCH_LINGER,
             batch_max=BATCH_MAX,
         )
 
